@@ -1,0 +1,40 @@
+// Streaming execution of a resolved pipeline.
+//
+// Items flow through bounded queues (capacity `queue_capacity` per stage input), so peak
+// memory depends on the capacity and the thread count, not on the number of inputs. Stages
+// whose class declares `concurrent` process items on `threads` workers; others on one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "lumen/engine/console.hpp"
+#include "lumen/engine/pipeline.hpp"
+#include "lumen/engine/run_dir.hpp"
+
+namespace lumen::engine {
+
+enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitItemsFailed = 2, kExitFatal = 3 };
+
+struct RunOptions {
+  int threads = 0;                 // 0: all cores
+  std::size_t queue_capacity = 0;  // 0: 4 x threads, at least 8
+  bool fail_fast = false;
+  bool use_ledger = true;          // skip work the ledger records as done
+  std::string redo_from_stage;     // `lumen resume --from`: redo leaves downstream of this stage
+};
+
+struct RunResult {
+  int exit_code = kExitOk;
+  std::uint64_t items_failed = 0;
+  std::uint64_t units_planned = 0, units_skipped = 0, units_done = 0;
+  double seconds = 0;
+  std::string fatal_message;
+};
+
+/// Runs the pipeline into `run_dir`: writes config.yaml, events and ledger, then streams.
+[[nodiscard]] RunResult execute(ResolvedPipeline& pipeline, const RunDir& run_dir, const RunOptions& options,
+                                Console& console);
+
+} // namespace lumen::engine
