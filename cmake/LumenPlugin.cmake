@@ -1,4 +1,4 @@
-# lumen_add_plugin(NAME SOURCES src... [LIBRARIES lib...] [OUTPUT_DIR dir])
+# lumen_add_plugin(NAME SOURCES src... [LIBRARIES lib...] [OUTPUT_DIR dir] [NO_INSTALL])
 #
 # Builds a plugin shared object `lumen-<NAME>.so` with hidden visibility (only the entry point
 # is exported), links it against Lumen::core, and writes its JSON manifest
@@ -7,7 +7,7 @@
 # `cmake --install` puts both in LUMEN_PLUGIN_INSTALL_DIR (<libdir>/lumen/plugins; out of tree,
 # relative to the plugin project's install prefix, where a host installed there looks).
 function(lumen_add_plugin name)
-  cmake_parse_arguments(ARG "" "OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIR" "SOURCES;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "lumen_add_plugin(${name}): SOURCES is required")
   endif()
@@ -39,7 +39,7 @@ function(lumen_add_plugin name)
     list(APPEND rpath ${LUMEN_LIBRARY_DIR})
   endif()
   set_target_properties(${target} PROPERTIES INSTALL_RPATH "${rpath}")
-  if(DEFINED LUMEN_PLUGIN_INSTALL_DIR)
+  if(DEFINED LUMEN_PLUGIN_INSTALL_DIR AND NOT ARG_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${LUMEN_PLUGIN_INSTALL_DIR})
     install(FILES ${out}/lumen-${name}.json DESTINATION ${LUMEN_PLUGIN_INSTALL_DIR})
   endif()

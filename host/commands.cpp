@@ -66,8 +66,8 @@ int run_resolved(ResolvedPipeline& pipeline, const std::optional<std::filesystem
 std::string bounds_text(const ParamSpec& s) {
   std::string t;
   if (s.min || s.max)
-    t += " range " + (s.min ? param_value_text(ParamValue{*s.min}) : std::string("-inf")) + " .. " +
-         (s.max ? param_value_text(ParamValue{*s.max}) : std::string("inf"));
+    t += " range " + (s.min ? param_bound_text(*s.min) : std::string("-inf")) + " .. " +
+         (s.max ? param_bound_text(*s.max) : std::string("inf"));
   if (!s.choices.empty()) {
     t += " one of {";
     for (std::size_t i = 0; i < s.choices.size(); ++i) t += (i ? ", " : "") + s.choices[i];

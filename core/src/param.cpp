@@ -51,10 +51,11 @@ template <typename T> std::string list_text(const std::vector<T>& v, auto&& item
   return out + "]";
 }
 
-std::string bound_text(double d) {
+} // namespace
+
+std::string param_bound_text(double d) {
   return std::floor(d) == d && std::abs(d) < 1e15 ? std::to_string(static_cast<long long>(d)) : number_text(d);
 }
-} // namespace
 
 std::string param_value_text(const ParamValue& v) {
   struct Visitor {
@@ -88,8 +89,8 @@ std::string ParamSpec::check(const ParamValue& v) const {
 
   const auto check_number = [&](double d) -> std::string {
     if (std::isnan(d)) return "NaN is not allowed";
-    if (min && d < *min) return param_value_text(v) + " is below the minimum " + bound_text(*min);
-    if (max && d > *max) return param_value_text(v) + " is above the maximum " + bound_text(*max);
+    if (min && d < *min) return param_bound_text(d) + " is below the minimum " + param_bound_text(*min);
+    if (max && d > *max) return param_bound_text(d) + " is above the maximum " + param_bound_text(*max);
     return {};
   };
   const auto check_choice = [&](const std::string& s) -> std::string {

@@ -349,24 +349,36 @@ void Resolver::resolve_stage(const YAML::Node& node, std::size_t index, Resolved
       rs.stop_on_error = oe.Scalar() == "stop";
   }
 
-  // Parameters: the file's `with`, then --set overrides, then vars substitution.
-  YAML::Node with = node["with"] ? YAML::Clone(node["with"]) : YAML::Node(YAML::NodeType::Map);
-  if (with.IsNull()) with = YAML::Node(YAML::NodeType::Map);
-  if (!with.IsMap()) {
-    error(node["with"], where + ": 'with' must be a mapping of parameter: value");
+  // Parameters: the file's `with`, then --set overrides, then vars substitution. The file's
+  // nodes are used as they are (not cloned) so that every message keeps its line and column.
+  struct Setting {
+    std::string key;
+    YAML::Node value;
+    SourceLoc key_loc, value_loc;
+  };
+  std::vector<Setting> settings;
+  const auto with = node["with"];
+  if (with && !with.IsNull() && !with.IsMap()) {
+    error(with, where + ": 'with' must be a mapping of parameter: value");
     return;
   }
-  std::map<std::string, YAML::Node> keys; // param -> key node, for locations
-  for (const auto& kv : with) keys[kv.first.as<std::string>()] = kv.first;
+  if (with && with.IsMap())
+    for (const auto& kv : with)
+      settings.push_back({kv.first.as<std::string>(), kv.second, loc(kv.first), loc(kv.second)});
   for (const auto& o : overrides_) {
     if (o.key.rfind(rs.id + ".", 0) != 0) continue;
     const auto param = o.key.substr(rs.id.size() + 1);
+    const SourceLoc ol{"--set " + o.key, 0, 0};
+    YAML::Node value;
     try {
-      with[param] = YAML::Load(o.value);
-      overridden_.insert(o.key);
+      value = YAML::Load(o.value);
     } catch (const YAML::Exception& e) {
-      error(SourceLoc{"--set " + o.key, 0, 0}, "value '" + o.value + "' is not valid YAML: " + e.msg);
+      error(ol, "value '" + o.value + "' is not valid YAML: " + e.msg);
+      continue;
     }
+    auto it = std::find_if(settings.begin(), settings.end(), [&](const Setting& x) { return x.key == param; });
+    if (it != settings.end()) *it = Setting{param, value, ol, ol};
+    else settings.push_back({param, value, ol, ol});
   }
 
   std::vector<std::string> names;
@@ -375,32 +387,28 @@ void Resolver::resolve_stage(const YAML::Node& node, std::size_t index, Resolved
   for (const auto& n : names) name_list += (name_list.empty() ? "" : ", ") + n;
 
   std::map<std::string, SourceLoc> param_locs;
-  for (const auto& kv : with) {
-    const auto key = kv.first.as<std::string>();
-    const auto okey = rs.id + "." + key;
-    const SourceLoc kl = overridden_.count(okey) ? SourceLoc{"--set " + okey, 0, 0}
-                         : keys.count(key)      ? loc(keys[key])
-                                                : rs.loc;
+  for (const auto& setting : settings) {
+    const auto& key = setting.key;
     auto it = std::find_if(rs.stage->params().begin(), rs.stage->params().end(),
                            [&](const ParamBase* p) { return p->spec().name == key; });
     if (it == rs.stage->params().end()) {
-      error(kl, where + ": unknown parameter '" + key + "'" + did_you_mean(key, names) + "; " + rs.use +
-                    " takes: " + (name_list.empty() ? "no parameters" : name_list) + " (`lumen inspect " + rs.use +
-                    "` shows them)");
+      error(setting.key_loc, where + ": unknown parameter '" + key + "'" + did_you_mean(key, names) + "; " + rs.use +
+                                 " takes: " + (name_list.empty() ? "no parameters" : name_list) + " (`lumen inspect " +
+                                 rs.use + "` shows them)");
       continue;
     }
     ParamBase& p = **it;
     const std::string pwhere = where + ", parameter '" + key + "'";
-    const auto value_node = substitute(kv.second, pwhere);
-    const SourceLoc vl = overridden_.count(okey) ? kl : loc(kv.second);
+    const auto value_node = substitute(setting.value, pwhere);
+    const SourceLoc& vl = setting.value_loc;
     param_locs[key] = vl;
     const auto v = convert(value_node, p.spec(), vl, pwhere);
     if (!v) continue;
     if (const auto problem = p.spec().check(*v); !problem.empty()) {
       std::string range;
       if (p.spec().min || p.spec().max)
-        range = " (allowed range: " + (p.spec().min ? param_value_text(ParamValue{*p.spec().min}) : "-inf") + " to " +
-                (p.spec().max ? param_value_text(ParamValue{*p.spec().max}) : "inf") + ")";
+        range = " (allowed range: " + (p.spec().min ? param_bound_text(*p.spec().min) : "-inf") + " to " +
+                (p.spec().max ? param_bound_text(*p.spec().max) : "inf") + ")";
       error(vl, pwhere + ": " + problem + range);
       continue;
     }

@@ -25,6 +25,8 @@ using ParamValue = std::variant<bool, std::int64_t, double, std::string, std::ve
 
 /// Renders a value the way a user writes it in YAML (`1.5`, `"text"`, `[1, 2]`).
 [[nodiscard]] std::string param_value_text(const ParamValue& v);
+/// A bound or limit as a user writes it: whole numbers without exponent ("100000000").
+[[nodiscard]] std::string param_bound_text(double d);
 
 // Constraints, passed after the doc string in any order.
 struct Min { double value; };             // inclusive lower bound (numbers and list elements)

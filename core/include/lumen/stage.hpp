@@ -63,9 +63,11 @@ protected:
 /// What a stage requires of its input or produces. `units` may list alternatives
 /// separated by `|` ("adu|electrons"); in `produces`, an empty `units` means unchanged.
 struct StageIO {
-  std::vector<std::string> arrays;
-  std::vector<std::string> meta_keys;
-  std::string units;
+  // Default member initialisers let authors name only the fields they need
+  // (`{.units = "adu"}`) without -Wmissing-field-initializers.
+  std::vector<std::string> arrays{};
+  std::vector<std::string> meta_keys{};
+  std::string units{};
 };
 
 class Stage {
