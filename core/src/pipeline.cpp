@@ -31,14 +31,22 @@ PipelineError::PipelineError(std::vector<Diagnostic> diagnostics)
     : Error(join_diagnostics(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 PipelineError::~PipelineError() = default;
 
+namespace {
+// One diagnostic, built without an initializer_list (GCC 12 warns falsely about those).
+[[noreturn]] void throw_one(SourceLoc loc, std::string message) {
+  std::vector<Diagnostic> d;
+  d.push_back(Diagnostic{std::move(loc), std::move(message)});
+  throw PipelineError(std::move(d));
+}
+} // namespace
+
 Override parse_override(std::string_view text) {
   const auto eq = text.find('=');
   const auto dot = text.find('.');
   if (eq == std::string_view::npos || dot == std::string_view::npos || dot > eq || dot == 0 || dot + 1 == eq)
-    throw PipelineError({Diagnostic{{"--set", 0, 0},
-                                    "'" + std::string(text) +
+    throw_one(SourceLoc{"--set", 0, 0}, "'" + std::string(text) +
                                         "' is not KEY=VALUE with KEY vars.NAME or STAGE_ID.PARAM (e.g. --set "
-                                        "vars.input=data/*.fits or --set write.compression=3)"}});
+                                        "vars.input=data/*.fits or --set write.compression=3)");
   return Override{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
@@ -557,9 +565,9 @@ ResolvedPipeline Resolver::run(const std::string& text) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    throw PipelineError({Diagnostic{{file_, e.mark.line + 1, e.mark.column + 1}, "not valid YAML: " + e.msg}});
+    throw_one(SourceLoc{file_, e.mark.line + 1, e.mark.column + 1}, "not valid YAML: " + e.msg);
   }
-  if (!root.IsMap()) throw PipelineError({Diagnostic{{file_, 1, 1}, "a pipeline file is a YAML mapping with 'pipeline', 'version' and 'stages'"}});
+  if (!root.IsMap()) throw_one(SourceLoc{file_, 1, 1}, "a pipeline file is a YAML mapping with 'pipeline', 'version' and 'stages'");
   check_keys(root, kTopKeys, "the pipeline file");
 
   if (const auto n = root["pipeline"]; n && n.IsScalar()) out.name = n.Scalar();
@@ -722,7 +730,7 @@ ResolvedPipeline load_pipeline(const std::filesystem::path& file, const std::vec
                                const PluginRegistry& registry) {
   std::ifstream in(file, std::ios::binary);
   if (!in)
-    throw PipelineError({Diagnostic{{file.string(), 0, 0}, "cannot read the pipeline file (does it exist?)"}});
+    throw_one(SourceLoc{file.string(), 0, 0}, "cannot read the pipeline file (does it exist?)");
   std::stringstream ss;
   ss << in.rdbuf();
   auto p = load_pipeline_text(ss.str(), file.string(), overrides, registry);
