@@ -36,6 +36,14 @@ std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 } // namespace
 
 EventLog::EventLog(const std::filesystem::path& file) {
+  // seq continues across re-runs into the same run directory: count the lines already there.
+  if (std::FILE* in = std::fopen(file.c_str(), "rb")) {
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, in)) > 0)
+      for (std::size_t i = 0; i < n; ++i) seq_ += buf[i] == '\n';
+    std::fclose(in);
+  }
   file_ = std::fopen(file.c_str(), "ab");
   if (!file_) throw Error("cannot open the event log " + file.string() + " for appending");
 }
@@ -47,6 +55,8 @@ EventLog::~EventLog() {
 void EventLog::write_line(std::string&& line) {
   line += '\n';
   std::lock_guard lock(mutex_);
+  const std::string seq = "{\"seq\":" + std::to_string(seq_++) + ",";
+  line.replace(0, 1, seq);
   std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);
 }

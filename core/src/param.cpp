@@ -1,7 +1,7 @@
 #include "lumen/param.hpp"
 
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
 #include "lumen/stage.hpp"
 
@@ -22,18 +22,10 @@ const char* param_type_name(ParamType t) noexcept {
 
 namespace {
 std::string number_text(double d) {
-  std::ostringstream os;
-  os.precision(17);
-  os << d;
-  std::string s = os.str();
-  // Shortest form that round-trips reads better ("0.5", not "0.50000000000000000").
-  for (int p = 1; p <= 17; ++p) {
-    std::ostringstream t;
-    t.precision(p);
-    t << d;
-    if (std::stod(t.str()) == d) return t.str();
-  }
-  return s;
+  // Shortest text that reads back as the same double ("20", "0.1", "1e-09").
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  return std::string(buf, r.ptr);
 }
 
 std::string quoted(const std::string& s) {

@@ -38,7 +38,7 @@ std::vector<std::filesystem::path> PluginRegistry::search_path(const std::vector
   }
   boost::dll::fs::error_code ec;
   const auto exe = boost::dll::program_location(ec);
-  if (!ec) out.push_back(std::filesystem::path(exe.parent_path().string()) / ".." / "lib" / "lumen" / "plugins");
+  if (!ec) out.push_back(std::filesystem::path(exe.parent_path().string()) / ".." / LUMEN_PLUGIN_RELDIR);
   return out;
 }
 

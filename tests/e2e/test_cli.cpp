@@ -139,3 +139,31 @@ TEST_CASE("missing pipeline file is a clear error", "[pipeline]") {
   REQUIRE(r.exit_code == 1);
   REQUIRE_THAT(r.output, Catch::Contains("/nonexistent/pipeline.yaml: error: cannot read the pipeline file"));
 }
+
+TEST_CASE("check-plugin passes a conformant plugin and catches a stale manifest", "[plugins]") {
+  const std::string so = std::string(LUMEN_TEST_PLUGIN_DIR) + "/lumen-testkit.so";
+  auto ok = lumen({"check-plugin", so});
+  INFO(ok.output);
+  REQUIRE(ok.exit_code == 0);
+  REQUIRE_THAT(ok.output, Catch::Contains("OK, plugin set 'testkit'"));
+
+  e2e::TempDir dir("stale");
+  std::filesystem::copy_file(so, dir.path() / "lumen-testkit.so");
+  auto manifest = e2e::read_text(std::string(LUMEN_TEST_PLUGIN_DIR) + "/lumen-testkit.json");
+  REQUIRE_THAT(manifest, Catch::Contains("\"name\": \"testkit.write\""));
+  manifest.replace(manifest.find("\"default\": 100000"), 17, "\"default\": 99");
+  e2e::write_text(dir.path() / "lumen-testkit.json", manifest);
+  auto stale = lumen({"check-plugin", (dir.path() / "lumen-testkit.so").string()});
+  REQUIRE(stale.exit_code == 1);
+  REQUIRE_THAT(stale.output, Catch::Contains("is stale: it differs from what the plugin declares"));
+  std::filesystem::remove(dir.path() / "lumen-testkit.json");
+  auto missing = lumen({"check-plugin", (dir.path() / "lumen-testkit.so").string()});
+  REQUIRE(missing.exit_code == 1);
+  REQUIRE_THAT(missing.output, Catch::Contains("no manifest"));
+}
+
+TEST_CASE("check-plugin refuses a broken plugin with the loader's reason", "[plugins]") {
+  auto r = lumen({"check-plugin", std::string(LUMEN_BROKEN_PLUGIN_DIR) + "/lumen-abi_mismatch.so"});
+  REQUIRE(r.exit_code == 1);
+  REQUIRE_THAT(r.output, Catch::Contains("has plugin ABI 99.0"));
+}

@@ -36,7 +36,8 @@ public:
   /// Worker threads the run uses (a stage may size internal pools from it).
   [[nodiscard]] virtual int threads() const = 0;
   virtual void log(LogLevel level, std::string_view message) const = 0;
-  /// Writers report each file they commit (path relative to the run directory when inside it).
+  /// Writers report each file they commit: pass the full path; the host shows it relative to
+  /// the run directory when it lies inside it.
   virtual void record_output(const std::filesystem::path& path, std::uint64_t bytes) const = 0;
 };
 

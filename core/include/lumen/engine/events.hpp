@@ -1,5 +1,6 @@
 // logs/run_events.jsonl: one typed JSON event per line (schemas/run_events.schema.json).
 // Each line is written with a single write and flushed, so a killed run leaves whole lines.
+// Every event has "seq" (its line number in the file, from 0), "event" (the type) and "time".
 #pragma once
 
 #include <cstdint>
@@ -39,6 +40,8 @@ private:
   void write_line(std::string&& line);
   std::mutex mutex_;
   std::FILE* file_ = nullptr;
+  std::uint64_t seq_ = 0; // position of the next event in the file
+
 };
 
 } // namespace lumen::engine

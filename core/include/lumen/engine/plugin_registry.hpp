@@ -27,8 +27,8 @@ public:
   PluginRegistry& operator=(const PluginRegistry&) = delete;
 
   /// Plugin directories in search order: `cli_paths`, then LUMEN_PLUGIN_PATH (':'-separated),
-  /// then `<dir of the running executable>/../lib/lumen/plugins` (build tree and install prefix
-  /// share that layout).
+  /// then `<dir of the running executable>/../<libdir>/lumen/plugins` (build tree and install
+  /// prefix share that layout).
   [[nodiscard]] static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& cli_paths);
 
   /// Loads every `*.so` in each directory (a file path loads that file). A plugin that fails

@@ -1,0 +1,184 @@
+// Display stretch to 8 bits: range finding (min/max or sampled percentiles) and the linear
+// mapping to u8 (see to8bit.hpp for the exact rules).
+//
+// Example pipeline:
+//   - id: stretch
+//     use: image.to8bit
+//     with: {mode: minmax}
+#include "to8bit.hpp"
+
+#include "lumen/error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <type_traits>
+
+namespace lumen::image {
+
+namespace {
+
+// Calls f with a value of the C++ type of `t`; every element loop is instantiated per dtype,
+// so there is no per-pixel dispatch.
+template <typename F> auto with_type(DType t, F&& f) {
+  switch (t) {
+  case DType::u8:
+    return f(std::uint8_t{});
+  case DType::u16:
+    return f(std::uint16_t{});
+  case DType::i16:
+    return f(std::int16_t{});
+  case DType::u32:
+    return f(std::uint32_t{});
+  case DType::i32:
+    return f(std::int32_t{});
+  case DType::f32:
+    return f(float{});
+  case DType::f64:
+    return f(double{});
+  }
+  throw Error("image.to8bit: unsupported dtype " + std::string(dtype_name(t)));
+}
+
+template <typename T> bool finite(T v) noexcept {
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isfinite(v);
+  else
+    return true;
+}
+
+// The channel period of the last axis of an (H, W, C) array, else 1.
+std::size_t interleave(const Array& a) {
+  return a.ndim() == 3 ? static_cast<std::size_t>(std::max<std::int64_t>(1, a.dim(2))) : 1;
+}
+
+struct Mapping {
+  double low = 0, width = 0;
+  bool flat = false; // low == high: values above low -> 255, the rest -> 0
+};
+
+Mapping mapping_for(const Range& r) {
+  Mapping m;
+  m.low = r.low;
+  m.flat = !(r.high > r.low);
+  m.width = m.flat ? 1.0 : r.high - r.low;
+  return m;
+}
+
+template <typename T> std::uint8_t map_value(T value, const Mapping& m) noexcept {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(value)) return 0;
+  }
+  const auto v = static_cast<double>(value);
+  if (m.flat) return v > m.low ? 255 : 0;
+  // Divide rather than multiply by 255 / width: exact at the half-way points, so rounding is
+  // the same on every machine.
+  const double t = (v - m.low) * 255.0 / m.width;
+  if (t <= 0.0) return 0;
+  if (t >= 255.0) return 255;
+  return static_cast<std::uint8_t>(t + 0.5);
+}
+
+} // namespace
+
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const double q = std::clamp(p, 0.0, 100.0) / 100.0;
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const auto k = static_cast<std::size_t>(std::floor(pos));
+  const double frac = pos - static_cast<double>(k);
+  const auto kth = values.begin() + static_cast<std::ptrdiff_t>(k);
+  std::nth_element(values.begin(), kth, values.end());
+  const double lo = *kth;
+  if (frac == 0.0 || k + 1 >= values.size()) return lo;
+  const double hi = *std::min_element(kth + 1, values.end()); // everything after kth is >= lo
+  return lo + frac * (hi - lo);
+}
+
+std::size_t sample_stride(std::size_t count, std::size_t channels) {
+  if (count <= kMaxPercentileSamples) return 1;
+  std::size_t s = (count + kMaxPercentileSamples - 1) / kMaxPercentileSamples;
+  while (std::gcd(s, 6 * std::max<std::size_t>(1, channels)) != 1) ++s;
+  return s;
+}
+
+std::size_t range_count(const Array& image, bool per_channel) {
+  return per_channel && image.ndim() == 3 && image.dim(2) > 0 ? static_cast<std::size_t>(image.dim(2)) : 1;
+}
+
+std::vector<Range> find_ranges(const Array& image, const StretchOptions& options) {
+  const std::size_t nch = range_count(image, options.per_channel);
+  std::vector<Range> ranges(nch);
+  if (image.empty() || image.size() == 0) return ranges;
+  const Array a = image.contiguous_copy(); // no copy when already contiguous
+  const auto per_channel_count = static_cast<std::size_t>(a.size()) / nch;
+
+  with_type(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* data = static_cast<const T*>(a.raw());
+    for (std::size_t c = 0; c < nch; ++c) {
+      Range& r = ranges[c];
+      if (options.mode == StretchMode::minmax) {
+        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+        for (std::size_t i = 0; i < per_channel_count; ++i) {
+          const T v = data[i * nch + c];
+          if (!finite(v)) continue;
+          lo = std::min(lo, static_cast<double>(v));
+          hi = std::max(hi, static_cast<double>(v));
+        }
+        if (lo <= hi) r = {lo, hi};
+        continue;
+      }
+      const std::size_t stride = sample_stride(per_channel_count, interleave(a));
+      std::vector<double> sample;
+      sample.reserve(per_channel_count / stride + 1);
+      for (std::size_t i = 0; i < per_channel_count; i += stride) {
+        const T v = data[i * nch + c];
+        if (finite(v)) sample.push_back(static_cast<double>(v));
+      }
+      if (sample.empty()) continue;
+      r.low = percentile(sample, options.low_percentile);
+      r.high = percentile(sample, options.high_percentile);
+    }
+  });
+  return ranges;
+}
+
+Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
+  const std::size_t nch = ranges.size();
+  if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
+    throw Error("image.to8bit: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
+  if (image.empty()) return {};
+  Array out = Array::uninitialized(DType::u8, image.shape());
+  if (image.size() == 0) return out;
+  const Array a = image.contiguous_copy();
+  std::uint8_t* dst = out.writable<std::uint8_t>().data();
+  std::vector<Mapping> maps;
+  for (const Range& r : ranges) maps.push_back(mapping_for(r));
+
+  with_type(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = static_cast<const T*>(a.raw());
+    const auto n = static_cast<std::size_t>(a.size());
+    if (nch == 1) {
+      const Mapping m = maps[0];
+      for (std::size_t i = 0; i < n; ++i) dst[i] = map_value(src[i], m);
+      return;
+    }
+    for (std::size_t p = 0; p < n; p += nch)
+      for (std::size_t c = 0; c < nch; ++c) dst[p + c] = map_value(src[p + c], maps[c]);
+  });
+  return out;
+}
+
+Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used) {
+  std::vector<Range> ranges = find_ranges(image, options);
+  Array out = apply_ranges(image, ranges);
+  if (used) *used = std::move(ranges);
+  return out;
+}
+
+} // namespace lumen::image

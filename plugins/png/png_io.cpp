@@ -1,0 +1,280 @@
+// PNG decoding and encoding with libpng (see png_io.hpp for what is supported).
+//
+// The only code that runs between setjmp and a libpng longjmp is in read_header(),
+// read_pixels() and encode(): plain functions whose locals have no destructors. Everything
+// that owns memory (libpng handles, the FILE*, the pixel array, the row pointers) lives in
+// the calling C++ frames, which longjmp never skips.
+//
+// Example pipeline:
+//   - id: in
+//     use: png.read
+//     with: {path: scans/}
+#include "png_io.hpp"
+
+#include "lumen/error.hpp"
+
+#include <bit>
+#include <cerrno>
+#include <csetjmp>
+#include <cstring>
+#include <memory>
+#include <png.h>
+#include <system_error>
+#include <vector>
+
+namespace lumen::png {
+
+namespace {
+
+// Filled by the error callback; read after setjmp returns non-zero.
+struct ErrorText {
+  char text[256] = {};
+};
+
+void on_png_error(png_structp png, png_const_charp message) {
+  if (auto* e = static_cast<ErrorText*>(png_get_error_ptr(png)))
+    std::snprintf(e->text, sizeof e->text, "%s", message ? message : "unknown libpng error");
+  png_longjmp(png, 1);
+}
+
+void on_png_warning(png_structp, png_const_charp) {} // warnings (e.g. sRGB profile notes) are not errors
+
+struct FileCloser {
+  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+// ---- reading ----------------------------------------------------------------------------------
+
+struct ReadHandles {
+  ErrorText error;
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  ReadHandles() {
+    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, on_png_error, on_png_warning);
+    if (png) info = png_create_info_struct(png);
+  }
+  ReadHandles(const ReadHandles&) = delete;
+  ReadHandles& operator=(const ReadHandles&) = delete;
+  ~ReadHandles() {
+    if (png) png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
+  }
+};
+
+struct Header {
+  png_uint_32 width = 0, height = 0;
+  int file_bit_depth = 0;
+  int channels = 0;              // after the transforms
+  int bit_depth = 0;             // after the transforms
+  std::size_t rowbytes = 0;      // after the transforms
+  std::size_t file_rowbytes = 0; // as stored (before palette / bit-depth expansion)
+};
+
+// Reads the header and sets up the transforms. Returns false after a libpng error.
+bool read_header(ReadHandles* h, std::FILE* fp, Header* out) {
+  if (setjmp(png_jmpbuf(h->png))) return false;
+  png_init_io(h->png, fp);
+  png_set_sig_bytes(h->png, 8);
+  png_read_info(h->png, h->info);
+  const int color_type = png_get_color_type(h->png, h->info);
+  const int depth = png_get_bit_depth(h->png, h->info);
+  out->file_rowbytes = png_get_rowbytes(h->png, h->info);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(h->png); // RGBA when tRNS is present
+  if (color_type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(h->png);
+  if (depth == 16 && std::endian::native == std::endian::little) png_set_swap(h->png);
+  png_set_interlace_handling(h->png);
+  png_read_update_info(h->png, h->info);
+  out->width = png_get_image_width(h->png, h->info);
+  out->height = png_get_image_height(h->png, h->info);
+  out->file_bit_depth = depth;
+  out->channels = png_get_channels(h->png, h->info);
+  out->bit_depth = png_get_bit_depth(h->png, h->info);
+  out->rowbytes = png_get_rowbytes(h->png, h->info);
+  return true;
+}
+
+// Decodes every row into `rows` and reads to the end of the file. Returns false after a libpng error.
+bool read_pixels(ReadHandles* h, png_bytep* rows) {
+  if (setjmp(png_jmpbuf(h->png))) return false;
+  png_read_image(h->png, rows);
+  png_read_end(h->png, nullptr);
+  return true;
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+struct WriteHandles {
+  ErrorText error;
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  WriteHandles() {
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &error, on_png_error, on_png_warning);
+    if (png) info = png_create_info_struct(png);
+  }
+  WriteHandles(const WriteHandles&) = delete;
+  WriteHandles& operator=(const WriteHandles&) = delete;
+  ~WriteHandles() {
+    if (png) png_destroy_write_struct(&png, info ? &info : nullptr);
+  }
+};
+
+struct EncodeJob {
+  png_uint_32 width = 0, height = 0;
+  int bit_depth = 8, color_type = PNG_COLOR_TYPE_GRAY;
+  const unsigned char* pixels = nullptr;
+  std::size_t row_bytes = 0;
+  int level = 1;
+  int filters = PNG_FILTER_NONE;
+  bool swap = false; // 16-bit samples are little-endian in memory
+};
+
+// Writes the whole file. Returns false after a libpng error (including a failed fwrite).
+bool encode(WriteHandles* h, std::FILE* fp, const EncodeJob* job) {
+  if (setjmp(png_jmpbuf(h->png))) return false;
+  png_init_io(h->png, fp);
+  png_set_IHDR(h->png, h->info, job->width, job->height, job->bit_depth, job->color_type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_compression_level(h->png, job->level);
+  png_set_filter(h->png, PNG_FILTER_TYPE_BASE, job->filters);
+  png_write_info(h->png, h->info);
+  if (job->swap) png_set_swap(h->png);
+  for (png_uint_32 y = 0; y < job->height; ++y) png_write_row(h->png, job->pixels + y * job->row_bytes);
+  png_write_end(h->png, nullptr);
+  return true;
+}
+
+int filter_mask(Filter f) {
+  switch (f) {
+  case Filter::none:
+    return PNG_FILTER_NONE;
+  case Filter::sub:
+    return PNG_FILTER_SUB;
+  case Filter::up:
+    return PNG_FILTER_UP;
+  case Filter::avg:
+    return PNG_FILTER_AVG;
+  case Filter::paeth:
+    return PNG_FILTER_PAETH;
+  case Filter::all:
+    return PNG_ALL_FILTERS;
+  }
+  return PNG_FILTER_NONE;
+}
+
+int color_type_for(std::int64_t channels) {
+  switch (channels) {
+  case 1:
+    return PNG_COLOR_TYPE_GRAY;
+  case 2:
+    return PNG_COLOR_TYPE_GRAY_ALPHA;
+  case 3:
+    return PNG_COLOR_TYPE_RGB;
+  default:
+    return PNG_COLOR_TYPE_RGB_ALPHA;
+  }
+}
+
+} // namespace
+
+DecodedPng read_png(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  FilePtr file(std::fopen(path.c_str(), "rb"));
+  if (!file) throw InputError(name + ": cannot open: " + std::strerror(errno));
+
+  png_byte signature[8] = {};
+  const std::size_t got = std::fread(signature, 1, sizeof signature, file.get());
+  if (got != sizeof signature || png_sig_cmp(signature, 0, sizeof signature) != 0)
+    throw InputError(name + ": not a PNG file (the 8-byte PNG signature is missing)");
+
+  ReadHandles h;
+  if (!h.png || !h.info) throw Error(name + ": libpng could not allocate its read structures");
+  Header header;
+  if (!read_header(&h, file.get(), &header))
+    throw InputError(
+        name +
+        (std::feof(file.get()) ? ": truncated PNG: the file ends inside the header (" : ": corrupt PNG header (") +
+        h.error.text + ")");
+
+  const std::int64_t width = header.width, height = header.height, channels = header.channels;
+  const std::size_t sample_bytes = header.bit_depth == 16 ? 2 : 1;
+  const auto row_bytes = static_cast<std::size_t>(width * channels) * sample_bytes;
+  if ((header.bit_depth != 8 && header.bit_depth != 16) || channels < 1 || channels > 4 || row_bytes != header.rowbytes)
+    throw InputError(name + ": unsupported PNG layout (" + std::to_string(channels) + " channels of " +
+                     std::to_string(header.bit_depth) + " bits after expansion)");
+  // A corrupt header can claim a huge image. Deflate compresses at most ~1032:1, so a file
+  // too small to hold the claimed (stored, unexpanded) rows is truncated or corrupt: refuse
+  // before allocating.
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(path, ec);
+  const double needed = static_cast<double>(header.file_rowbytes + 1) * static_cast<double>(height);
+  if (!ec && needed > 1100.0 * static_cast<double>(file_size) + 65536.0)
+    throw InputError(name + ": header claims " + std::to_string(width) + "x" + std::to_string(height) +
+                     " pixels but the file has only " + std::to_string(file_size) + " bytes: truncated or corrupt PNG");
+
+  const Shape shape = channels == 1 ? Shape{height, width} : Shape{height, width, channels};
+  DecodedPng out;
+  out.image = Array::uninitialized(header.bit_depth == 16 ? DType::u16 : DType::u8, shape);
+  out.channels = static_cast<int>(channels);
+  out.bit_depth = header.bit_depth;
+  out.file_bit_depth = header.file_bit_depth;
+
+  auto* base = static_cast<png_bytep>(out.image.raw());
+  std::vector<png_bytep> rows(static_cast<std::size_t>(height));
+  for (std::size_t y = 0; y < rows.size(); ++y) rows[y] = base + y * row_bytes;
+  if (!read_pixels(&h, rows.data()))
+    throw InputError(name +
+                     (std::feof(file.get()) ? ": truncated PNG: the file ends before the image is complete ("
+                                            : ": corrupt PNG image data (") +
+                     h.error.text + ")");
+  return out;
+}
+
+Filter filter_from_name(std::string_view name) {
+  if (name == "none") return Filter::none;
+  if (name == "sub") return Filter::sub;
+  if (name == "up") return Filter::up;
+  if (name == "avg") return Filter::avg;
+  if (name == "paeth") return Filter::paeth;
+  if (name == "all") return Filter::all;
+  throw Error("unknown PNG filter '" + std::string(name) + "' (expected none, sub, up, avg, paeth or all)");
+}
+
+void check_encodable(const Array& image, std::string_view what) {
+  const std::string who(what);
+  if (image.empty()) throw InputError(who + ": the image array is empty");
+  if (image.dtype() != DType::u8 && image.dtype() != DType::u16)
+    throw InputError(who + ": PNG stores u8 or u16 samples, but the image is " +
+                     std::string(dtype_name(image.dtype())) + ": add an image.to8bit stage before png.write");
+  const bool shape_ok = (image.ndim() == 2 || (image.ndim() == 3 && image.dim(2) >= 1 && image.dim(2) <= 4)) &&
+                        image.dim(0) > 0 && image.dim(1) > 0 && image.dim(0) <= PNG_UINT_31_MAX &&
+                        image.dim(1) <= PNG_UINT_31_MAX;
+  if (!shape_ok)
+    throw InputError(who + ": PNG needs an image of shape (H, W) or (H, W, C) with C = 1 to 4, got " +
+                     image.shape().str());
+}
+
+void write_png(std::FILE* out, const Array& image, const WriteOptions& options, std::string_view what) {
+  check_encodable(image, what);
+  const Array pixels = image.contiguous_copy(); // no copy when already contiguous
+  const std::int64_t channels = pixels.ndim() == 3 ? pixels.dim(2) : 1;
+  const std::size_t sample_bytes = pixels.dtype() == DType::u16 ? 2 : 1;
+
+  EncodeJob job;
+  job.width = static_cast<png_uint_32>(pixels.dim(1));
+  job.height = static_cast<png_uint_32>(pixels.dim(0));
+  job.bit_depth = pixels.dtype() == DType::u16 ? 16 : 8;
+  job.color_type = color_type_for(channels);
+  job.pixels = static_cast<const unsigned char*>(pixels.raw());
+  job.row_bytes = static_cast<std::size_t>(pixels.dim(1) * channels) * sample_bytes;
+  job.level = options.compression < 0 ? 0 : options.compression > 9 ? 9 : options.compression;
+  job.filters = filter_mask(options.filter);
+  job.swap = job.bit_depth == 16 && std::endian::native == std::endian::little;
+
+  WriteHandles h;
+  if (!h.png || !h.info) throw Error(std::string(what) + ": libpng could not allocate its write structures");
+  if (!encode(&h, out, &job)) throw Error(std::string(what) + ": writing the PNG failed (" + h.error.text + ")");
+  if (std::fflush(out) != 0 || std::ferror(out))
+    throw Error(std::string(what) + ": writing the PNG failed: " + std::strerror(errno));
+}
+
+} // namespace lumen::png

@@ -1,0 +1,97 @@
+// The `png` plugin set: PNG files in and out.
+//
+//   png.read   reader  PNG files (a file, a directory or a glob) -> u8/u16 "image" arrays
+//   png.write  writer  u8/u16 "image" arrays -> PNG files under the run's outputs/
+//
+// Example pipeline (a quick-look PNG per frame of a synthetic sky):
+//   stages:
+//     - id: sky
+//       use: synth.starfield
+//       with: {count: 4}
+//     - id: stretch
+//       use: image.to8bit
+//     - id: save
+//       use: png.write
+//       with: {dir: quicklook, name: "{stem}_{index:03d}.png"}
+#pragma once
+
+#include "lumen/lumen.hpp"
+#include "png_io.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace lumen::png {
+
+class PngRead final : public Reader {
+public:
+  static constexpr const char* summary =
+      "Reads PNG files (gray, gray+alpha, RGB, RGBA, palette; 1-16 bit) into u8 or u16 images";
+  static constexpr const char* doc =
+      "Reads one item per file. `path` is a file, a directory (every *.png in it, sorted by\n"
+      "name, not recursive) or a glob pattern with * and ? in the file-name part\n"
+      "(frames/run_??.png). The item id is the file stem; the array \"image\" has shape (H, W)\n"
+      "for gray and (H, W, C) otherwise, with channels as stored (gray+alpha keeps 2 channels).\n"
+      "8-bit files give u8, 16-bit files u16 (native byte order); palettes become RGB, or RGBA\n"
+      "when the palette has transparency; 1/2/4-bit gray is scaled to 0-255. Meta: bit_depth\n"
+      "(8 or 16, of the decoded samples) and channels; units are left unset. A corrupt or\n"
+      "truncated file fails its item with an error naming the file; the run goes on.\n"
+      "\n"
+      "Example:\n"
+      "  - id: in\n"
+      "    use: png.read\n"
+      "    with: {path: \"scans/*.png\"}\n";
+  static constexpr bool concurrent = true;
+
+  Param<std::string> path{this, "path", Required{},
+                          "a PNG file, a directory (all *.png, sorted) or a glob pattern such as frames/*.png "
+                          "(wildcards * and ? in the file name only)"};
+
+  Produces out_{this, {.arrays = {"image"}, .meta_keys = {"bit_depth", "channels"}, .units = ""}};
+
+  void validate() const override;
+  [[nodiscard]] std::vector<WorkUnit> plan() override;
+  void read(const WorkUnit& unit, Emit& emit) override;
+};
+
+class PngWrite final : public Writer {
+public:
+  static constexpr const char* summary = "Writes u8 or u16 images as PNG files (atomically) under the run's outputs";
+  static constexpr const char* doc =
+      "Writes the \"image\" array of each item as a PNG and passes the item on with meta\n"
+      "png_path (the file's path relative to outputs/). Accepts u8 or u16 arrays of shape\n"
+      "(H, W) or (H, W, C) with C = 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA); 16-bit data\n"
+      "is written big-endian as PNG requires. Other dtypes fail the item: add image.to8bit\n"
+      "before png.write. Files appear atomically (written to a temporary name, then renamed),\n"
+      "so a killed run never leaves a truncated PNG. `name` is a file-name template: {id},\n"
+      "{stem}, {index:04d}, {stage} or any meta key; '/' in the result makes sub-directories.\n"
+      "compression 1 with filter none is fast; compression 9 with filter all is smallest.\n"
+      "\n"
+      "Example:\n"
+      "  - id: save\n"
+      "    use: png.write\n"
+      "    with: {dir: png, name: \"{stem}_{index:04d}.png\", compression: 6, filter: paeth}\n";
+  static constexpr bool concurrent = true; // process() only reads the parameters
+
+  Param<std::string> dir{this, "dir", std::string{},
+                         "output directory: empty for the run's outputs/; a relative path is inside outputs/; an "
+                         "absolute path is used as given"};
+  Param<std::string> name{this, "name", std::string("{id}.png"),
+                          "file-name template: {id}, {stem}, {index:04d}, {stage} or any meta key"};
+  Param<int> compression{this, "compression", 1, "zlib level: 0 (fastest) to 9 (smallest files)", Min{0}, Max{9}};
+  Param<std::string> filter{this, "filter", std::string("none"),
+                            "PNG row filter: none (fastest), sub, up, avg, paeth, or all (smallest files, slowest)",
+                            OneOf{{"none", "sub", "up", "avg", "paeth", "all"}}};
+
+  Requires in_{this, {.arrays = {"image"}, .meta_keys = {}, .units = ""}};
+  Produces out_{this, {.arrays = {}, .meta_keys = {"png_path"}, .units = ""}};
+
+  void validate() const override;
+  void process(Item& item, Emit& emit) override;
+
+  /// Where files go: outputs/, outputs/<dir> or <dir> when absolute.
+  [[nodiscard]] std::filesystem::path output_root() const;
+};
+
+} // namespace lumen::png

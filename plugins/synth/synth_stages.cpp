@@ -1,0 +1,122 @@
+// The `synth` plugin set: stage implementations and the plugin entry point.
+// What each stage does, and its parameters, are declared in synth_stages.hpp.
+//
+// Example pipeline:
+//   stages:
+//     - id: sky
+//       use: synth.starfield
+//       with: {count: 4}
+//     - id: pass
+//       use: synth.noop
+#include "synth_stages.hpp"
+
+#include <cstdio>
+
+namespace lumen::synth {
+
+namespace {
+
+std::string numbered_id(const char* prefix, int digits, std::int64_t index) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s/%0*lld", prefix, digits, static_cast<long long>(index));
+  return buf;
+}
+
+} // namespace
+
+// ---- synth.starfield ---------------------------------------------------------------------------
+
+StarfieldSpec Starfield::spec() const {
+  StarfieldSpec s;
+  s.width = *width;
+  s.height = *height;
+  s.seed = static_cast<std::uint64_t>(*seed);
+  s.stars = *stars;
+  s.fwhm_px = *fwhm_px;
+  s.sky_e = *sky_e;
+  s.peak_e_max = *peak_e_max;
+  s.gain_e_per_adu = *gain_e_per_adu;
+  s.read_noise_e = *read_noise_e;
+  s.bias_adu = *bias_adu;
+  s.hot_pixels = *hot_pixels;
+  s.bayer = *bayer;
+  s.dtype = *dtype == "f32" ? DType::f32 : DType::u16;
+  return s;
+}
+
+void Starfield::validate() const {
+  const auto pixels = static_cast<std::int64_t>(*width) * *height;
+  if (*hot_pixels > pixels)
+    throw ConfigError("hot_pixels", "hot_pixels is " + std::to_string(*hot_pixels) + " but the frame has only " +
+                                        std::to_string(pixels) + " pixels: lower hot_pixels or enlarge the frame");
+}
+
+std::vector<WorkUnit> Starfield::plan() {
+  // The identity holds every parameter that shapes the pixels, but not `count`: frame i is the
+  // same whatever the number of frames, so raising `count` re-uses the frames already made.
+  std::string common = "synth.starfield model=" + std::to_string(kStarfieldModelVersion);
+  for (const ParamBase* p : params()) {
+    if (p->spec().name == "count") continue;
+    common += ' ' + p->spec().name + '=' + param_value_text(p->current());
+  }
+  std::vector<WorkUnit> units;
+  units.reserve(static_cast<std::size_t>(*count));
+  for (std::int64_t i = 0; i < *count; ++i) {
+    WorkUnit u;
+    u.id = numbered_id("starfield", 4, i);
+    u.identity = common + " index=" + std::to_string(i);
+    u.index = i;
+    units.push_back(std::move(u));
+  }
+  return units;
+}
+
+void Starfield::read(const WorkUnit& unit, Emit& emit) {
+  const StarfieldSpec s = spec();
+  Item item(unit.id);
+  item.set("image", make_starfield(s, unit.index));
+  // Meta::set has an `int` overload that would truncate doubles and int64s: pass MetaValue.
+  item.meta.set(keys::units, "adu");
+  item.meta.set(keys::cfa, s.bayer ? "RGGB" : "none");
+  item.meta.set(keys::domain, "astronomy");
+  item.meta.set(keys::gain, MetaValue{s.gain_e_per_adu}, "conversion gain", "e-/ADU");
+  item.meta.set(keys::read_noise, MetaValue{s.read_noise_e}, "read noise RMS", "e-");
+  item.meta.set("bias_adu", MetaValue{s.bias_adu}, "bias level", "ADU");
+  item.meta.set("sky_e", MetaValue{s.sky_e}, "sky background per pixel", "e-");
+  item.meta.set("fwhm_px", MetaValue{s.fwhm_px}, "PSF full width at half maximum", "px");
+  item.meta.set("seed", MetaValue{*seed}, "synthetic field seed");
+  item.meta.set("index", MetaValue{unit.index}, "frame index");
+  item.provenance.source_file = "";
+  emit(std::move(item));
+}
+
+// ---- synth.items -------------------------------------------------------------------------------
+
+std::vector<WorkUnit> Items::plan() {
+  std::vector<WorkUnit> units;
+  units.reserve(static_cast<std::size_t>(*count));
+  const std::string common = "synth.items width=" + std::to_string(*width) + " height=" + std::to_string(*height);
+  for (std::int64_t i = 0; i < *count; ++i) {
+    WorkUnit u;
+    u.id = numbered_id("items", 6, i);
+    u.identity = common + " index=" + std::to_string(i);
+    u.index = i;
+    units.push_back(std::move(u));
+  }
+  return units;
+}
+
+void Items::read(const WorkUnit& unit, Emit& emit) {
+  Item item(unit.id);
+  Array image = Array::uninitialized(DType::u8, Shape{*height, *width});
+  const auto fill = static_cast<std::uint8_t>(unit.index & 0xFF);
+  for (std::uint8_t& v : image.writable<std::uint8_t>()) v = fill;
+  item.set("image", std::move(image));
+  item.meta.set("index", MetaValue{unit.index});
+  emit(std::move(item));
+}
+
+} // namespace lumen::synth
+
+LUMEN_PLUGIN("synth", "1.0.0", "MIT", lumen::stage<lumen::synth::Starfield>("synth.starfield"),
+             lumen::stage<lumen::synth::Items>("synth.items"), lumen::stage<lumen::synth::Noop>("synth.noop"));

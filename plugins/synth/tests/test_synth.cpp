@@ -1,0 +1,321 @@
+// Unit tests for the `synth` set: star-field physics (determinism, noise statistics, Bayer
+// response, saturation) and the stage classes driven directly with a test context.
+//
+// Run: build/bin/test_synth   (or ctest -R synth)
+// The stages under test are used in pipelines like:
+//   - id: sky
+//     use: synth.starfield
+//     with: {count: 3, seed: 9}
+#include "starfield.hpp"
+#include "synth_stages.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include "lumen/testing.hpp"
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern "C" const LumenPluginDescriptor* lumen_plugin_descriptor();
+
+namespace {
+
+using TestContext = lumen::testing::Context;
+using Collect = lumen::testing::Collect;
+
+using lumen::synth::make_starfield;
+using lumen::synth::StarfieldSpec;
+
+
+
+StarfieldSpec flat_spec() {
+  StarfieldSpec s;
+  s.stars = 0;
+  s.hot_pixels = 0;
+  return s;
+}
+
+template <typename T> std::vector<double> values(const lumen::Array& a) {
+  std::vector<double> out;
+  for (const T v : a.view<T>()) out.push_back(static_cast<double>(v));
+  return out;
+}
+
+std::pair<double, double> mean_var(const std::vector<double>& v) {
+  double sum = 0, sum2 = 0;
+  for (const double x : v) sum += x;
+  const double mean = sum / static_cast<double>(v.size());
+  for (const double x : v) sum2 += (x - mean) * (x - mean);
+  return {mean, sum2 / static_cast<double>(v.size() - 1)};
+}
+
+bool same_bytes(const lumen::Array& a, const lumen::Array& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+}
+
+} // namespace
+
+TEST_CASE("starfield frames are reproducible from seed and index", "[synth][starfield]") {
+  StarfieldSpec spec;
+  spec.width = 128;
+  spec.height = 96;
+  const lumen::Array a = make_starfield(spec, 3);
+  const lumen::Array b = make_starfield(spec, 3);
+  const lumen::Array c = make_starfield(spec, 4);
+  REQUIRE(a.dtype() == lumen::DType::u16);
+  REQUIRE(a.shape() == lumen::Shape{96, 128});
+  CHECK(same_bytes(a, b));
+  CHECK_FALSE(same_bytes(a, c));
+
+  spec.seed = 2;
+  CHECK_FALSE(same_bytes(a, make_starfield(spec, 3)));
+}
+
+TEST_CASE("the star catalogue depends on the seed only and its first star is the brightest", "[synth][starfield]") {
+  StarfieldSpec spec;
+  const auto stars = lumen::synth::star_catalogue(spec);
+  REQUIRE(stars.size() == 200);
+  CHECK(stars[0].peak_e == spec.peak_e_max);
+  for (const auto& s : stars) {
+    CHECK(s.peak_e <= spec.peak_e_max);
+    CHECK(s.peak_e >= spec.peak_e_max / 1000.0 - 1e-9);
+    CHECK(s.x >= -0.5);
+    CHECK(s.x < static_cast<double>(spec.width) - 0.5);
+  }
+  spec.seed = 5;
+  CHECK(lumen::synth::star_catalogue(spec)[1].x != stars[1].x);
+}
+
+TEST_CASE("a star-free frame has mean bias + sky/gain and Poisson plus read-noise variance", "[synth][starfield]") {
+  StarfieldSpec spec = flat_spec();
+  const double expect_mean = spec.bias_adu + spec.sky_e / spec.gain_e_per_adu;
+  const double expect_var =
+      (spec.sky_e + spec.read_noise_e * spec.read_noise_e) / (spec.gain_e_per_adu * spec.gain_e_per_adu);
+
+  SECTION("f32") {
+    spec.dtype = lumen::DType::f32;
+    const auto [mean, var] = mean_var(values<float>(make_starfield(spec, 0)));
+    CHECK(mean == Approx(expect_mean).margin(0.05));
+    CHECK(var == Approx(expect_var).epsilon(0.03));
+  }
+  SECTION("u16 adds the rounding variance of 1/12") {
+    const auto [mean, var] = mean_var(values<std::uint16_t>(make_starfield(spec, 1)));
+    CHECK(mean == Approx(expect_mean).margin(0.05));
+    CHECK(var == Approx(expect_var + 1.0 / 12.0).epsilon(0.03));
+  }
+  SECTION("without read noise the variance is the Poisson variance") {
+    spec.dtype = lumen::DType::f32;
+    spec.read_noise_e = 0;
+    spec.sky_e = 400;
+    const auto [mean, var] = mean_var(values<float>(make_starfield(spec, 2)));
+    CHECK(mean == Approx(spec.bias_adu + 400 / spec.gain_e_per_adu).margin(0.2));
+    CHECK(var == Approx(400 / (spec.gain_e_per_adu * spec.gain_e_per_adu)).epsilon(0.03));
+  }
+}
+
+TEST_CASE("shot noise follows the Poisson distribution at low means", "[synth][starfield]") {
+  StarfieldSpec spec = flat_spec();
+  spec.sky_e = 3.0;
+  spec.read_noise_e = 0;
+  spec.gain_e_per_adu = 1;
+  spec.bias_adu = 0;
+  spec.dtype = lumen::DType::f32;
+  const auto v = values<float>(make_starfield(spec, 0));
+  const auto [mean, var] = mean_var(v);
+  CHECK(mean == Approx(3.0).epsilon(0.01));
+  CHECK(var == Approx(3.0).epsilon(0.03));
+  std::size_t zeros = 0, fractional = 0;
+  for (const double x : v) {
+    if (x != std::floor(x)) ++fractional; // electrons are whole numbers
+    if (x == 0) ++zeros;
+  }
+  CHECK(fractional == 0);
+  CHECK(static_cast<double>(zeros) / static_cast<double>(v.size()) == Approx(std::exp(-3.0)).epsilon(0.03));
+}
+
+TEST_CASE("the brightest star peaks near peak_e_max / gain above the bias", "[synth][starfield]") {
+  StarfieldSpec spec;
+  spec.stars = 1;
+  spec.hot_pixels = 0;
+  spec.sky_e = 0;
+  spec.read_noise_e = 0;
+  spec.dtype = lumen::DType::f32;
+  const auto star = lumen::synth::star_catalogue(spec).at(0);
+  const lumen::Array frame = make_starfield(spec, 0);
+  const auto v = frame.view<float>();
+  float peak = 0;
+  for (const float x : v) peak = std::max(peak, x);
+  // The pixel centre may be up to half a pixel from the star centre: exp(-0.5/(2 sigma^2)).
+  const double sigma = spec.fwhm_px / 2.3548;
+  const double lowest = spec.bias_adu + spec.peak_e_max / spec.gain_e_per_adu * std::exp(-0.5 / (2 * sigma * sigma));
+  CHECK(peak <= spec.bias_adu + spec.peak_e_max / spec.gain_e_per_adu * 1.05);
+  CHECK(peak >= lowest * 0.95);
+  const auto at = v.at(std::lround(star.y), std::lround(star.x));
+  CHECK(at == peak);
+}
+
+TEST_CASE("bayer frames carry the RGGB colour response", "[synth][starfield]") {
+  StarfieldSpec spec = flat_spec();
+  spec.bayer = true;
+  spec.sky_e = 10000;
+  spec.read_noise_e = 0;
+  spec.dtype = lumen::DType::f32;
+  spec.bias_adu = 0;
+  spec.gain_e_per_adu = 1;
+  const lumen::Array frame = make_starfield(spec, 0);
+  const auto v = frame.view<float>();
+  double site[4] = {0, 0, 0, 0};
+  for (std::int64_t y = 0; y < spec.height; ++y)
+    for (std::int64_t x = 0; x < spec.width; ++x) site[((y & 1) << 1) | (x & 1)] += v.at(y, x);
+  CHECK(site[0] / site[1] == Approx(lumen::synth::kRggbResponse[0]).epsilon(0.01)); // R / G
+  CHECK(site[2] / site[1] == Approx(1.0).epsilon(0.01));                            // G / G
+  CHECK(site[3] / site[1] == Approx(lumen::synth::kRggbResponse[3]).epsilon(0.01)); // B / G
+  CHECK(lumen::synth::rggb_response(0, 0) == lumen::synth::kRggbResponse[0]);
+  CHECK(lumen::synth::rggb_response(1, 1) == lumen::synth::kRggbResponse[3]);
+}
+
+TEST_CASE("u16 frames saturate at 65535 and hot pixels are stuck high", "[synth][starfield]") {
+  StarfieldSpec spec;
+  spec.width = spec.height = 64;
+  spec.peak_e_max = 1e7;
+  spec.stars = 3;
+  spec.hot_pixels = 5;
+  const lumen::Array frame = make_starfield(spec, 0);
+  const auto v = frame.view<std::uint16_t>();
+  std::uint16_t top = 0;
+  for (const auto x : v) top = std::max(top, x);
+  CHECK(top == 65535);
+  for (const auto& hp : lumen::synth::hot_pixel_map(spec)) {
+    CHECK(v.at(hp.y, hp.x) == static_cast<std::uint16_t>(std::lround(hp.adu)));
+    CHECK(hp.adu >= 0.3 * 65535 - 1);
+  }
+}
+
+TEST_CASE("other dtypes are refused", "[synth][starfield]") {
+  StarfieldSpec spec;
+  spec.dtype = lumen::DType::u8;
+  CHECK_THROWS_AS(make_starfield(spec, 0), lumen::Error);
+}
+
+TEST_CASE("synth.starfield plans count units with stable ids and identities", "[synth][stage]") {
+  lumen::synth::Starfield stage;
+  stage.count.assign(lumen::ParamValue{std::int64_t{3}});
+  stage.width.assign(lumen::ParamValue{std::int64_t{32}});
+  stage.height.assign(lumen::ParamValue{std::int64_t{16}});
+  stage.validate();
+  const auto units = stage.plan();
+  REQUIRE(units.size() == 3);
+  CHECK(units[0].id == "starfield/0000");
+  CHECK(units[2].id == "starfield/0002");
+  CHECK(units[2].index == 2);
+  CHECK(units[0].source_file.empty());
+  CHECK(units[0].identity != units[1].identity);
+  CHECK(units[1].identity.find("seed=1") != std::string::npos);
+  CHECK(units[1].identity.find("width=32") != std::string::npos);
+  CHECK(units[1].identity.find("index=1") != std::string::npos);
+
+  // Frame i does not depend on how many frames are made.
+  stage.count.assign(lumen::ParamValue{std::int64_t{5}});
+  CHECK(stage.plan()[2].identity == units[2].identity);
+  stage.seed.assign(lumen::ParamValue{std::int64_t{2}});
+  CHECK(stage.plan()[2].identity != units[2].identity);
+
+  TestContext ctx;
+  stage.attach(ctx);
+  stage.start();
+  Collect out;
+  stage.read(units[1], out);
+  REQUIRE(out.items.size() == 1);
+  const lumen::Item& item = out.items[0];
+  CHECK(item.id() == "starfield/0001");
+  CHECK(item.array("image").shape() == lumen::Shape{16, 32});
+  CHECK(item.meta.get_string("units") == "adu");
+  CHECK(item.meta.get_string("cfa") == "none");
+  CHECK(item.meta.get_string("domain") == "astronomy");
+  CHECK(item.meta.get_number("gain_e_per_adu") == 1.5);
+  CHECK(item.meta.get_number("read_noise_e") == 5.0);
+  CHECK(item.meta.get_number("bias_adu") == 100.0);
+  CHECK(item.meta.get_int("index") == 1);
+  CHECK(item.meta.get_int("seed") == 2);
+  CHECK(item.provenance.source_file.empty());
+}
+
+TEST_CASE("synth.starfield defaults match the physics defaults and bayer sets cfa", "[synth][stage]") {
+  lumen::synth::Starfield stage;
+  const StarfieldSpec s = stage.spec();
+  const StarfieldSpec d;
+  CHECK(s.width == d.width);
+  CHECK(s.fwhm_px == d.fwhm_px);
+  CHECK(s.gain_e_per_adu == d.gain_e_per_adu);
+  CHECK(s.dtype == lumen::DType::u16);
+
+  stage.bayer.assign(lumen::ParamValue{true});
+  stage.dtype.assign(lumen::ParamValue{std::string("f32")});
+  stage.width.assign(lumen::ParamValue{std::int64_t{8}});
+  stage.height.assign(lumen::ParamValue{std::int64_t{8}});
+  TestContext ctx;
+  stage.attach(ctx);
+  stage.start();
+  Collect out;
+  stage.read(stage.plan().at(0), out);
+  REQUIRE(out.items.size() == 1);
+  CHECK(out.items[0].meta.get_string("cfa") == "RGGB");
+  CHECK(out.items[0].array("image").dtype() == lumen::DType::f32);
+}
+
+TEST_CASE("synth.starfield refuses more hot pixels than pixels", "[synth][stage]") {
+  lumen::synth::Starfield stage;
+  stage.width.assign(lumen::ParamValue{std::int64_t{2}});
+  stage.height.assign(lumen::ParamValue{std::int64_t{2}});
+  CHECK_THROWS_AS(stage.validate(), lumen::ConfigError);
+}
+
+TEST_CASE("synth.items makes one tiny item per unit filled with its index", "[synth][stage]") {
+  lumen::synth::Items stage;
+  stage.count.assign(lumen::ParamValue{std::int64_t{300}});
+  const auto units = stage.plan();
+  REQUIRE(units.size() == 300);
+  CHECK(units[299].id == "items/000299");
+  TestContext ctx;
+  stage.attach(ctx);
+  stage.start();
+  Collect out;
+  stage.read(units[299], out);
+  REQUIRE(out.items.size() == 1);
+  const auto& img = out.items[0].array("image");
+  CHECK(img.shape() == lumen::Shape{8, 8});
+  for (const auto v : img.view<std::uint8_t>()) CHECK(v == 299 % 256);
+  CHECK(out.items[0].meta.get_int("index") == 299);
+}
+
+TEST_CASE("synth.noop passes items on unchanged", "[synth][stage]") {
+  lumen::synth::Noop noop;
+  Collect out;
+  lumen::Item a("a");
+  lumen::Item b("b");
+  noop.process(a, out);
+  noop.process(b, out);
+  REQUIRE(out.items.size() == 2);
+  CHECK(out.items[0].id() == "a");
+  CHECK(out.items[1].id() == "b");
+}
+
+TEST_CASE("the synth plugin descriptor lists every stage", "[synth][plugin]") {
+  const LumenPluginDescriptor* d = lumen_plugin_descriptor();
+  REQUIRE(d != nullptr);
+  CHECK(std::string(d->set_name) == "synth");
+  const auto* table = static_cast<const lumen::StageTable*>(d->stage_table);
+  std::vector<std::string> names;
+  for (const auto& f : table->stages) {
+    names.push_back(f.name);
+    CHECK_FALSE(f.summary.empty());
+    CHECK(f.doc.find("Example") != std::string::npos);
+    CHECK(f.concurrent);
+    const auto stage = f.create();
+    for (const lumen::ParamBase* p : stage->params()) CHECK_FALSE(p->spec().doc.empty());
+  }
+  CHECK(names == std::vector<std::string>{"synth.starfield", "synth.items", "synth.noop"});
+}
