@@ -1,13 +1,13 @@
 #include "cli.hpp"
 
-#include <boost/program_options.hpp>
-#include <iostream>
-
 #include "commands.hpp"
 #include "lumen/engine/console.hpp"
 #include "lumen/engine/executor.hpp"
 #include "lumen/engine/suggest.hpp"
 #include "lumen/version.hpp"
+
+#include <boost/program_options.hpp>
+#include <iostream>
 
 namespace po = boost::program_options;
 
@@ -34,7 +34,8 @@ Exit codes: 0 success; 1 bad command line or pipeline; 2 the run finished but so
 failed; 3 fatal error.
 )";
 
-const std::vector<std::string> kCommands = {"run", "validate", "resume", "plugins", "inspect", "check-plugin", "manifest"};
+const std::vector<std::string> kCommands = {"run",     "validate",     "resume",  "plugins",
+                                            "inspect", "check-plugin", "manifest"};
 
 po::options_description common_options(CommonOptions& c, std::string& log_level) {
   po::options_description d("Common options");
@@ -78,13 +79,12 @@ int main_cli(int argc, char** argv) {
     return engine::kExitOk;
   }
   if (command == "--version" || command == "version") {
-    std::cout << "lumen " << LUMEN_VERSION << " (plugin ABI " << LUMEN_ABI_MAJOR << "." << LUMEN_ABI_MINOR
-              << ", core " << core_fingerprint() << ")\n";
+    std::cout << "lumen " << LUMEN_VERSION << " (plugin ABI " << LUMEN_ABI_MAJOR << "." << LUMEN_ABI_MINOR << ", core "
+              << core_fingerprint() << ")\n";
     return engine::kExitOk;
   }
   if (std::find(kCommands.begin(), kCommands.end(), command) == kCommands.end()) {
-    std::cerr << "lumen: unknown command '" << command << "'" << engine::did_you_mean(command, kCommands)
-              << "\n\n"
+    std::cerr << "lumen: unknown command '" << command << "'" << engine::did_you_mean(command, kCommands) << "\n\n"
               << kUsage;
     return engine::kExitUsage;
   }
@@ -113,8 +113,8 @@ int main_cli(int argc, char** argv) {
             "threads", po::value<int>(&run.threads)->default_value(0), "worker threads (0: all cores)")(
             "queue-capacity", po::value<std::size_t>(&run.queue_capacity)->default_value(0),
             "items each stage's input queue holds (0: 4 x threads, at least 8)")(
-            "fail-fast", po::bool_switch(&run.fail_fast), "stop at the first failed item")(
-            "no-progress", "no live progress line");
+            "fail-fast", po::bool_switch(&run.fail_fast), "stop at the first failed item")("no-progress",
+                                                                                           "no live progress line");
       d.add(opts);
       pos.add("pipeline", 1);
       const auto p = parse(args, d, pos);
@@ -138,9 +138,9 @@ int main_cli(int argc, char** argv) {
                                 "Options");
       d.add_options()("run-dir", po::value<std::string>(&run_dir), "the run directory")(
           "from", po::value<std::string>(&from), "redo the work of this stage and everything downstream of it")(
-          "threads", po::value<int>(&threads)->default_value(0), "worker threads (0: all cores)")(
-          "fail-fast", po::bool_switch(&fail_fast), "stop at the first failed item")("no-progress",
-                                                                                     "no live progress line");
+          "threads", po::value<int>(&threads)->default_value(0),
+          "worker threads (0: all cores)")("fail-fast", po::bool_switch(&fail_fast),
+                                           "stop at the first failed item")("no-progress", "no live progress line");
       d.add(opts);
       pos.add("run-dir", 1);
       const auto p = parse(args, d, pos);
@@ -182,7 +182,8 @@ int main_cli(int argc, char** argv) {
                                     "the plugin, constructs every stage\nwith its defaults, checks names, docs and "
                                     "defaults, and that the manifest beside it\nis current.\n\nOptions");
     d.add_options()("plugin", po::value<std::string>(&file), "plugin shared object");
-    if (command == "manifest") d.add_options()("output,o", po::value<std::string>(&output), "output file (default: stdout)");
+    if (command == "manifest")
+      d.add_options()("output,o", po::value<std::string>(&output), "output file (default: stdout)");
     d.add(opts);
     pos.add("plugin", 1);
     const auto p = parse(args, d, pos);

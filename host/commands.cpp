@@ -1,11 +1,5 @@
 #include "commands.hpp"
 
-#include <csignal>
-#include <fstream>
-#include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
-
 #include "lumen/atomic_file.hpp"
 #include "lumen/engine/console.hpp"
 #include "lumen/engine/executor.hpp"
@@ -14,6 +8,12 @@
 #include "lumen/engine/plugin_registry.hpp"
 #include "lumen/engine/run_dir.hpp"
 #include "lumen/engine/suggest.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace lumen::host {
 
@@ -42,9 +42,9 @@ void print_pipeline_error(const PipelineError& e) {
 int run_resolved(ResolvedPipeline& pipeline, const std::optional<std::filesystem::path>& dir, RunOptions options,
                  Console& console) {
   const auto run_dir = RunDir::open(dir, pipeline.name);
-  console.log(LogLevel::info, "", "run " + run_dir.run_id + ": pipeline '" + pipeline.name + "', " +
-                                      std::to_string(pipeline.stages.size()) + " stages, run directory " +
-                                      run_dir.root.string());
+  console.log(LogLevel::info, "",
+              "run " + run_dir.run_id + ": pipeline '" + pipeline.name + "', " +
+                  std::to_string(pipeline.stages.size()) + " stages, run directory " + run_dir.root.string());
   const auto result = execute(pipeline, run_dir, options, console);
   if (result.exit_code == kExitFatal) {
     console.log(LogLevel::error, "", "fatal: " + result.fatal_message);
@@ -58,7 +58,8 @@ int run_resolved(ResolvedPipeline& pipeline, const std::optional<std::filesystem
           << run_dir.outputs.string();
   console.log(result.items_failed ? LogLevel::warn : LogLevel::info, "", summary.str());
   if (result.items_failed)
-    console.log(LogLevel::warn, "", "failures are listed in " + run_dir.events_file().string() + " (item_failed events)");
+    console.log(LogLevel::warn, "",
+                "failures are listed in " + run_dir.events_file().string() + " (item_failed events)");
   std::cout << run_dir.root.string() << "\n";
   return result.exit_code;
 }
@@ -126,7 +127,8 @@ int cmd_validate(const CommonOptions& common, const std::string& file, const std
       std::cout << "  " << s.id << " (" << s.use << ", " << stage_kind_name(s.stage->kind()) << ")";
       if (!s.inputs.empty()) {
         std::cout << " <- ";
-        for (std::size_t i = 0; i < s.inputs.size(); ++i) std::cout << (i ? ", " : "") << pipeline.stages[s.inputs[i]].id;
+        for (std::size_t i = 0; i < s.inputs.size(); ++i)
+          std::cout << (i ? ", " : "") << pipeline.stages[s.inputs[i]].id;
       }
       std::cout << "\n";
     }
@@ -203,8 +205,8 @@ int cmd_plugins(const CommonOptions& common, bool json) {
     for (const auto* s : p.stages) {
       const auto stage = s->create();
       std::cout << "  " << s->name << std::string(s->name.size() < 22 ? 22 - s->name.size() : 1, ' ')
-                << stage_kind_name(stage->kind()) << std::string(12 - std::string(stage_kind_name(stage->kind())).size(), ' ')
-                << s->summary << "\n";
+                << stage_kind_name(stage->kind())
+                << std::string(12 - std::string(stage_kind_name(stage->kind())).size(), ' ') << s->summary << "\n";
     }
   }
   for (const auto& p : registry.plugins())
@@ -265,8 +267,10 @@ int cmd_manifest(const std::string& plugin_file, const std::optional<std::string
     return kExitFatal;
   }
   const auto text = plugin_manifest_json(info);
-  if (output) write_file_atomic(*output, text);
-  else std::cout << text;
+  if (output)
+    write_file_atomic(*output, text);
+  else
+    std::cout << text;
   return kExitOk;
 }
 

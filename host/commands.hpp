@@ -1,11 +1,11 @@
 // The `lumen` subcommands. Each returns a process exit code (see lumen::engine::ExitCode).
 #pragma once
 
+#include "lumen/stage.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "lumen/stage.hpp"
 
 namespace lumen::host {
 

@@ -8,32 +8,46 @@ namespace lumen {
 
 std::size_t dtype_size(DType t) noexcept {
   switch (t) {
-  case DType::u8: return 1;
+  case DType::u8:
+    return 1;
   case DType::u16:
-  case DType::i16: return 2;
+  case DType::i16:
+    return 2;
   case DType::u32:
   case DType::i32:
-  case DType::f32: return 4;
-  case DType::f64: return 8;
+  case DType::f32:
+    return 4;
+  case DType::f64:
+    return 8;
   }
   return 1;
 }
 
 std::string_view dtype_name(DType t) noexcept {
   switch (t) {
-  case DType::u8: return "u8";
-  case DType::u16: return "u16";
-  case DType::i16: return "i16";
-  case DType::u32: return "u32";
-  case DType::i32: return "i32";
-  case DType::f32: return "f32";
-  case DType::f64: return "f64";
+  case DType::u8:
+    return "u8";
+  case DType::u16:
+    return "u16";
+  case DType::i16:
+    return "i16";
+  case DType::u32:
+    return "u32";
+  case DType::i32:
+    return "i32";
+  case DType::f32:
+    return "f32";
+  case DType::f64:
+    return "f64";
   }
   return "?";
 }
 
 DType dtype_from_name(std::string_view n) {
-  struct Alias { std::string_view a, b; DType t; };
+  struct Alias {
+    std::string_view a, b;
+    DType t;
+  };
   static constexpr Alias aliases[] = {{"u8", "uint8", DType::u8},    {"u16", "uint16", DType::u16},
                                       {"i16", "int16", DType::i16},  {"u32", "uint32", DType::u32},
                                       {"i32", "int32", DType::i32},  {"f32", "float32", DType::f32},
@@ -116,13 +130,27 @@ void check_shape(const Shape& shape) {
 
 template <typename F> void dispatch(DType t, F&& f) {
   switch (t) {
-  case DType::u8: f(std::uint8_t{}); break;
-  case DType::u16: f(std::uint16_t{}); break;
-  case DType::i16: f(std::int16_t{}); break;
-  case DType::u32: f(std::uint32_t{}); break;
-  case DType::i32: f(std::int32_t{}); break;
-  case DType::f32: f(float{}); break;
-  case DType::f64: f(double{}); break;
+  case DType::u8:
+    f(std::uint8_t{});
+    break;
+  case DType::u16:
+    f(std::uint16_t{});
+    break;
+  case DType::i16:
+    f(std::int16_t{});
+    break;
+  case DType::u32:
+    f(std::uint32_t{});
+    break;
+  case DType::i32:
+    f(std::int32_t{});
+    break;
+  case DType::f32:
+    f(float{});
+    break;
+  case DType::f64:
+    f(double{});
+    break;
   }
 }
 
@@ -176,7 +204,9 @@ Array Array::wrap(DType dtype, const Shape& shape, void* data, std::shared_ptr<v
   return a;
 }
 
-bool Array::contiguous() const noexcept { return strides_ == contiguous_strides(shape_) || size() <= 1; }
+bool Array::contiguous() const noexcept {
+  return strides_ == contiguous_strides(shape_) || size() <= 1;
+}
 
 const void* Array::raw() const noexcept {
   return storage_ ? storage_->data + offset_ * static_cast<std::int64_t>(dtype_size(dtype_)) : nullptr;
@@ -188,8 +218,8 @@ void* Array::raw() noexcept {
 void Array::check_dtype(DType want) const {
   if (empty()) throw Error("Array: the array is empty");
   if (want != dtype_)
-    throw Error("Array: requested a " + std::string(dtype_name(want)) + " view of a " + std::string(dtype_name(dtype_)) +
-                " array " + shape_.str());
+    throw Error("Array: requested a " + std::string(dtype_name(want)) + " view of a " +
+                std::string(dtype_name(dtype_)) + " array " + shape_.str());
 }
 
 void Array::make_unique_contiguous() {
@@ -212,7 +242,8 @@ Array Array::crop(std::int64_t y0, std::int64_t x0, std::int64_t h, std::int64_t
   if (empty() || ndim() < 2) throw Error("Array::crop: needs an array of rank 2 or more, got " + shape_.str());
   const int ya = y_axis < 0 ? ndim() - 2 : y_axis;
   const int xa = ya + 1;
-  if (xa >= ndim()) throw Error("Array::crop: axis " + std::to_string(ya) + " has no following x axis in " + shape_.str());
+  if (xa >= ndim())
+    throw Error("Array::crop: axis " + std::to_string(ya) + " has no following x axis in " + shape_.str());
   const bool ok = y0 >= 0 && x0 >= 0 && h >= 0 && w >= 0 && y0 + h <= shape_[ya] && x0 + w <= shape_[xa];
   if (!ok)
     throw Error("Array::crop: rectangle y " + std::to_string(y0) + "+" + std::to_string(h) + ", x " +
@@ -234,7 +265,9 @@ Array Array::reshape(const Shape& shape) const {
   return a;
 }
 
-Array Array::contiguous_copy() const { return contiguous() ? *this : clone(); }
+Array Array::contiguous_copy() const {
+  return contiguous() ? *this : clone();
+}
 
 Array Array::clone() const {
   if (empty()) return {};

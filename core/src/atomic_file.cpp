@@ -1,16 +1,18 @@
 #include "lumen/atomic_file.hpp"
 
+#include "lumen/error.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <unistd.h>
 
-#include "lumen/error.hpp"
-
 namespace lumen {
 
 namespace {
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::filesystem::path temp_name_for(const std::filesystem::path& target) {
   static std::atomic<unsigned long> counter{0}; // process-wide uniqueness for concurrent writers
@@ -41,7 +43,8 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const void* data, std::size_t n) {
   if (!file_) throw Error("AtomicFile::write after the stream was closed: " + target_.string());
-  if (n && std::fwrite(data, 1, n, file_) != n) throw Error("write failed for " + target_.string() + ": " + errno_text());
+  if (n && std::fwrite(data, 1, n, file_) != n)
+    throw Error("write failed for " + target_.string() + ": " + errno_text());
 }
 
 void AtomicFile::release_stream() {

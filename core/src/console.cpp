@@ -1,12 +1,12 @@
 #include "lumen/engine/console.hpp"
 
+#include "lumen/error.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <unistd.h>
-
-#include "lumen/error.hpp"
 
 namespace lumen::engine {
 

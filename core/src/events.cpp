@@ -1,11 +1,11 @@
 #include "lumen/engine/events.hpp"
 
+#include "lumen/error.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
-
-#include "lumen/error.hpp"
 
 namespace lumen::engine {
 
@@ -32,7 +32,9 @@ Json event(std::string_view type) {
   return j;
 }
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 } // namespace
 
 EventLog::EventLog(const std::filesystem::path& file) {

@@ -1,24 +1,24 @@
 #include "lumen/engine/executor.hpp"
 
-#include <atomic>
-#include <chrono>
-#include <cmath>
-#include <mutex>
-#include <thread>
-
 #include "bounded_queue.hpp"
 #include "lumen/atomic_file.hpp"
 #include "lumen/engine/events.hpp"
 #include "lumen/engine/ledger.hpp"
 #include "progress.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <thread>
+
 namespace lumen::detail {
 // Ties every item to the work unit it came from. When the last item of a unit is gone, the
 // unit is complete and its leaves are recorded in the ledger.
 struct UnitToken {
   std::function<void(UnitToken&)> on_complete;
-  std::size_t reader = 0;       // stage index of the source
-  std::size_t unit = 0;         // index into that source's plan
+  std::size_t reader = 0;        // stage index of the source
+  std::size_t unit = 0;          // index into that source's plan
   std::uint64_t done_leaves = 0; // leaves already complete for this unit (from the ledger)
   std::mutex mutex;
   std::uint64_t failed_leaves = 0; // leaves some item of this unit failed to reach
@@ -36,9 +36,15 @@ namespace lumen::engine {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Time this thread spent blocked handing items to full downstream queues; subtracted from
+// the stage's busy time so busy_seconds measures the stage's own work.
+thread_local std::int64_t t_blocked_ns = 0;
 using detail::UnitToken;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 struct StageState;
 
@@ -141,7 +147,8 @@ void Run::prepare() {
   const std::size_t n = p_.stages.size();
   if (n > 64) throw Error("a pipeline may have at most 64 stages, this one has " + std::to_string(n));
   threads_ = opt_.threads > 0 ? opt_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  capacity_ = opt_.queue_capacity > 0 ? opt_.queue_capacity : std::max<std::size_t>(8, 4 * static_cast<std::size_t>(threads_));
+  capacity_ =
+      opt_.queue_capacity > 0 ? opt_.queue_capacity : std::max<std::size_t>(8, 4 * static_cast<std::size_t>(threads_));
   stop_on_any_error_ = opt_.fail_fast || p_.stop_on_error;
 
   // Stages that want ordered input get a serial upstream: one worker per upstream stage.
@@ -248,7 +255,8 @@ void Run::unit_complete(UnitToken& t) {
   }
   for (std::size_t leaf = 0; leaf < p_.stages.size(); ++leaf) {
     const auto bit = std::uint64_t{1} << leaf;
-    if (!(st.reach_leaves & bit) || (t.done_leaves & bit) || (failed & bit) || states_[leaf]->after_aggregator) continue;
+    if (!(st.reach_leaves & bit) || (t.done_leaves & bit) || (failed & bit) || states_[leaf]->after_aggregator)
+      continue;
     ledger_->record(leaf_key(t.reader, t.unit, leaf), unit.id, p_.stages[leaf].id);
   }
   if (!failed) {
@@ -277,12 +285,14 @@ void Run::deliver(std::size_t from, Item&& item) {
     }
   for (std::size_t k = 0; k < outs.size(); ++k) {
     if ((states_[outs[k]]->reach_leaves & ~done) == 0) continue; // everything below is done for this unit
-    if (k == last) {
-      states_[outs[k]]->queue->push(std::move(item));
-      return;
-    }
-    Item copy = item; // arrays are shared; writers copy on write
-    states_[outs[k]]->queue->push(std::move(copy));
+    auto& queue = *states_[outs[k]]->queue;
+    const auto t_push = Clock::now();
+    if (k == last)
+      queue.push(std::move(item));
+    else
+      queue.push(Item(item)); // arrays are shared; writers copy on write
+    t_blocked_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_push).count();
+    if (k == last) return;
   }
 }
 
@@ -299,7 +309,7 @@ void Run::reader_worker(std::size_t s) {
   auto& st = *states_[s];
   auto& reader = static_cast<Reader&>(*p_.stages[s].stage);
   std::shared_ptr<UnitToken> current;
-  const std::function<void(Item&&)> sink = [&](Item&& item) {
+  const std::function<void(Item &&)> sink = [&](Item&& item) {
     if (!item.unit_token()) item.set_unit_token(current);
     if (item.provenance.source_file.empty()) item.provenance.source_file = st.plan[current->unit].source_file;
     st.bytes_in += item.nbytes();
@@ -335,6 +345,7 @@ void Run::reader_worker(std::size_t s) {
     ++st.items_in;
     mark(s);
     const auto t_start = Clock::now();
+    t_blocked_ns = 0;
     try {
       reader.read(unit, emit);
     } catch (const std::exception& e) {
@@ -343,7 +354,7 @@ void Run::reader_worker(std::size_t s) {
       failed_item.set_unit_token(current);
       fail(s, &failed_item, e.what());
     }
-    st.busy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_start).count();
+    st.busy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_start).count() - t_blocked_ns;
     mark(s);
     ++st.units_read;
     current.reset();
@@ -360,13 +371,14 @@ void Run::processor_worker(std::size_t s) {
     if (b == std::string::npos) b = req.units.size();
     accepted_units.push_back(req.units.substr(a, b - a));
   }
-  const std::function<void(Item&&)> sink = [&](Item&& item) { deliver(s, std::move(item)); };
+  const std::function<void(Item &&)> sink = [&](Item&& item) { deliver(s, std::move(item)); };
   EmitTo emit(sink);
   while (auto item = st.queue->pop()) {
     ++st.items_in;
     st.bytes_in += item->nbytes();
     mark(s);
     const auto t_start = Clock::now();
+    t_blocked_ns = 0;
     try {
       for (const auto& a : req.arrays)
         if (!item->has(a)) (void)item->array(a); // throws a clear InputError naming what is there
@@ -379,7 +391,7 @@ void Run::processor_worker(std::size_t s) {
     } catch (const std::exception& e) {
       fail(s, &*item, e.what());
     }
-    st.busy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_start).count();
+    st.busy_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t_start).count() - t_blocked_ns;
     mark(s);
   }
 }
@@ -389,7 +401,7 @@ void Run::stage_finished(std::size_t s) {
   auto& st = *states_[s];
   auto& stage = *p_.stages[s].stage;
   if (auto* proc = dynamic_cast<Processor*>(&stage); proc && !aborted_) {
-    const std::function<void(Item&&)> sink = [&](Item&& item) { deliver(s, std::move(item)); };
+    const std::function<void(Item &&)> sink = [&](Item&& item) { deliver(s, std::move(item)); };
     EmitTo emit(sink);
     try {
       proc->finish(emit);
@@ -435,16 +447,16 @@ RunResult Run::execute() {
       bool all = true;
       for (std::size_t leaf = 0; leaf < p_.stages.size() && all; ++leaf) {
         const auto bit = std::uint64_t{1} << leaf;
-        if (st.reach_leaves & bit)
-          all = !states_[leaf]->after_aggregator && ledger_->contains(leaf_key(i, u, leaf));
+        if (st.reach_leaves & bit) all = !states_[leaf]->after_aggregator && ledger_->contains(leaf_key(i, u, leaf));
       }
       if (all) ++units_skipped_;
     }
   }
   events_->run_start(dir_.run_id, p_.name, p_.file.string(), threads_, units_planned_, units_skipped_);
   if (units_skipped_ > 0)
-    console_.log(LogLevel::info, "", std::to_string(units_skipped_) + " of " + std::to_string(units_planned_) +
-                                         " work units are already complete in this run directory and are skipped");
+    console_.log(LogLevel::info, "",
+                 std::to_string(units_skipped_) + " of " + std::to_string(units_planned_) +
+                     " work units are already complete in this run directory and are skipped");
 
   Progress progress(console_, p_, [this](std::size_t i) {
     const auto& st = *states_[i];
@@ -461,8 +473,10 @@ RunResult Run::execute() {
     for (int w = 0; w < st.workers; ++w)
       threads.emplace_back([this, i, reader] {
         auto& s = *states_[i];
-        if (reader) reader_worker(i);
-        else processor_worker(i);
+        if (reader)
+          reader_worker(i);
+        else
+          processor_worker(i);
         if (--s.workers_left == 0) stage_finished(i);
         // Every worker is one producer of each downstream queue.
         for (auto o : p_.stages[i].outputs) states_[o]->queue->producer_done();

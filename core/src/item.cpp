@@ -17,15 +17,17 @@ bool Item::has(std::string_view name) const noexcept {
   return false;
 }
 
-const Array& Item::array(std::string_view name) const { return const_cast<Item*>(this)->array(name); }
+const Array& Item::array(std::string_view name) const {
+  return const_cast<Item*>(this)->array(name);
+}
 
 Array& Item::array(std::string_view name) {
   for (auto& [n, a] : arrays_)
     if (n == name) return a;
   std::string have;
   for (const auto& [n, a] : arrays_) have += (have.empty() ? "" : ", ") + n;
-  throw InputError("item '" + id_ + "' has no array '" + std::string(name) + "' (it has: " +
-                   (have.empty() ? "none" : have) + ")");
+  throw InputError("item '" + id_ + "' has no array '" + std::string(name) +
+                   "' (it has: " + (have.empty() ? "none" : have) + ")");
 }
 
 bool Item::remove(std::string_view name) {

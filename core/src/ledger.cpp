@@ -1,10 +1,10 @@
 #include "lumen/engine/ledger.hpp"
 
+#include "lumen/error.hpp"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <xxhash.h>
-
-#include "lumen/error.hpp"
 
 namespace lumen::engine {
 

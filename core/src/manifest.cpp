@@ -56,7 +56,9 @@ Json stage_object(const StageFactory& f) {
 }
 } // namespace
 
-std::string stage_json(const StageFactory& factory, int indent) { return stage_object(factory).dump(indent); }
+std::string stage_json(const StageFactory& factory, int indent) {
+  return stage_object(factory).dump(indent);
+}
 
 std::string plugin_manifest_json(const PluginInfo& plugin) {
   Json stages = Json::array();

@@ -1,8 +1,8 @@
 #include "lumen/meta.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "lumen/error.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace lumen {
 

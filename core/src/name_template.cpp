@@ -1,9 +1,9 @@
 #include "lumen/name_template.hpp"
 
+#include "lumen/error.hpp"
+
 #include <cstdio>
 #include <filesystem>
-
-#include "lumen/error.hpp"
 
 namespace lumen {
 
@@ -14,8 +14,7 @@ struct Field {
 };
 
 // Splits "{a}_{b:04d}.png" into literal text and fields; throws on unbalanced braces.
-template <typename OnText, typename OnField>
-void scan(std::string_view pattern, OnText&& on_text, OnField&& on_field) {
+template <typename OnText, typename OnField> void scan(std::string_view pattern, OnText&& on_text, OnField&& on_field) {
   std::size_t i = 0;
   while (i < pattern.size()) {
     const char c = pattern[i];
@@ -117,14 +116,19 @@ std::string expand_name(std::string_view pattern, const Item& item, std::string_
         } else if (f.name == "stage") {
           out += stage_id;
         } else if (const auto* e = item.meta.find(f.name)) {
-          if (const auto* i = std::get_if<std::int64_t>(&e->value)) out += format_int(*i, f.spec);
-          else if (const auto* d = std::get_if<double>(&e->value)) out += format_double(*d, f.spec);
-          else if (const auto* s = std::get_if<std::string>(&e->value)) out += *s;
-          else if (const auto* b = std::get_if<bool>(&e->value)) out += *b ? "true" : "false";
-          else throw Error("file-name field {" + f.name + "}: meta value is a list, which cannot be part of a name");
+          if (const auto* i = std::get_if<std::int64_t>(&e->value))
+            out += format_int(*i, f.spec);
+          else if (const auto* d = std::get_if<double>(&e->value))
+            out += format_double(*d, f.spec);
+          else if (const auto* s = std::get_if<std::string>(&e->value))
+            out += *s;
+          else if (const auto* b = std::get_if<bool>(&e->value))
+            out += *b ? "true" : "false";
+          else
+            throw Error("file-name field {" + f.name + "}: meta value is a list, which cannot be part of a name");
         } else {
-          throw InputError("file-name field {" + f.name + "} is not a known field (id, stem, stage) nor a meta key of item '" +
-                           item.id() + "'");
+          throw InputError("file-name field {" + f.name +
+                           "} is not a known field (id, stem, stage) nor a meta key of item '" + item.id() + "'");
         }
       });
   // Names may create sub-directories ("{domain}/{id}.png") but never leave the output root.

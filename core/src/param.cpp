@@ -1,21 +1,28 @@
 #include "lumen/param.hpp"
 
+#include "lumen/stage.hpp"
+
 #include <charconv>
 #include <cmath>
-
-#include "lumen/stage.hpp"
 
 namespace lumen {
 
 const char* param_type_name(ParamType t) noexcept {
   switch (t) {
-  case ParamType::boolean: return "boolean";
-  case ParamType::integer: return "integer";
-  case ParamType::number: return "number";
-  case ParamType::string: return "string";
-  case ParamType::number_list: return "number_list";
-  case ParamType::integer_list: return "integer_list";
-  case ParamType::string_list: return "string_list";
+  case ParamType::boolean:
+    return "boolean";
+  case ParamType::integer:
+    return "integer";
+  case ParamType::number:
+    return "number";
+  case ParamType::string:
+    return "string";
+  case ParamType::number_list:
+    return "number_list";
+  case ParamType::integer_list:
+    return "integer_list";
+  case ParamType::string_list:
+    return "string_list";
   }
   return "?";
 }
@@ -67,13 +74,20 @@ std::string param_value_text(const ParamValue& v) {
 std::string ParamSpec::check(const ParamValue& v) const {
   const auto expected_index = [&]() -> std::size_t {
     switch (type) {
-    case ParamType::boolean: return 0;
-    case ParamType::integer: return 1;
-    case ParamType::number: return 2;
-    case ParamType::string: return 3;
-    case ParamType::number_list: return 4;
-    case ParamType::integer_list: return 5;
-    case ParamType::string_list: return 6;
+    case ParamType::boolean:
+      return 0;
+    case ParamType::integer:
+      return 1;
+    case ParamType::number:
+      return 2;
+    case ParamType::string:
+      return 3;
+    case ParamType::number_list:
+      return 4;
+    case ParamType::integer_list:
+      return 5;
+    case ParamType::string_list:
+      return 6;
     }
     return 99;
   }();
@@ -95,8 +109,10 @@ std::string ParamSpec::check(const ParamValue& v) const {
   };
   const auto check_length = [&](std::size_t n) -> std::string {
     if (n < min_items || n > max_items) {
-      if (min_items == max_items) return "expected exactly " + std::to_string(min_items) + " elements, got " + std::to_string(n);
-      if (n < min_items) return "expected at least " + std::to_string(min_items) + " elements, got " + std::to_string(n);
+      if (min_items == max_items)
+        return "expected exactly " + std::to_string(min_items) + " elements, got " + std::to_string(n);
+      if (n < min_items)
+        return "expected at least " + std::to_string(min_items) + " elements, got " + std::to_string(n);
       return "expected at most " + std::to_string(max_items) + " elements, got " + std::to_string(n);
     }
     return {};
@@ -132,6 +148,8 @@ std::string ParamSpec::check(const ParamValue& v) const {
   return std::visit(Visitor{check_number, check_choice, check_length}, v);
 }
 
-ParamBase::ParamBase(Stage* owner, ParamSpec spec) : spec_(std::move(spec)) { owner->params_.push_back(this); }
+ParamBase::ParamBase(Stage* owner, ParamSpec spec) : spec_(std::move(spec)) {
+  owner->params_.push_back(this);
+}
 
 } // namespace lumen

@@ -1,5 +1,8 @@
 #include "lumen/engine/pipeline.hpp"
 
+#include "lumen/engine/ledger.hpp"
+#include "lumen/engine/suggest.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -7,9 +10,6 @@
 #include <set>
 #include <sstream>
 #include <yaml-cpp/yaml.h>
-
-#include "lumen/engine/ledger.hpp"
-#include "lumen/engine/suggest.hpp"
 
 namespace lumen::engine {
 
@@ -45,14 +45,15 @@ Override parse_override(std::string_view text) {
   const auto dot = text.find('.');
   if (eq == std::string_view::npos || dot == std::string_view::npos || dot > eq || dot == 0 || dot + 1 == eq)
     throw_one(SourceLoc{"--set", 0, 0}, "'" + std::string(text) +
-                                        "' is not KEY=VALUE with KEY vars.NAME or STAGE_ID.PARAM (e.g. --set "
-                                        "vars.input=data/*.fits or --set write.compression=3)");
+                                            "' is not KEY=VALUE with KEY vars.NAME or STAGE_ID.PARAM (e.g. --set "
+                                            "vars.input=data/*.fits or --set write.compression=3)");
   return Override{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"pipeline", "description", "version", "requires", "on_error", "vars", "stages"};
+const std::vector<std::string> kTopKeys = {"pipeline", "description", "version", "requires",
+                                           "on_error", "vars",        "stages"};
 const std::vector<std::string> kStageKeys = {"id", "use", "with", "from", "on_error"};
 
 class Resolver {
@@ -129,13 +130,13 @@ void Resolver::read_vars(const YAML::Node& root) {
     }
     auto it = std::find_if(vars_.begin(), vars_.end(), [&](const auto& p) { return p.first == name; });
     if (it == vars_.end()) {
-      error(SourceLoc{"--set " + o.key, 0, 0}, "the pipeline declares no var '" + name + "'" + did_you_mean(name, names) +
-                                                   "; declared vars: " +
-                                                   [&] {
-                                                     std::string l;
-                                                     for (const auto& n : names) l += (l.empty() ? "" : ", ") + n;
-                                                     return l.empty() ? std::string("none") : l;
-                                                   }());
+      error(
+          SourceLoc{"--set " + o.key, 0, 0},
+          "the pipeline declares no var '" + name + "'" + did_you_mean(name, names) + "; declared vars: " + [&] {
+            std::string l;
+            for (const auto& n : names) l += (l.empty() ? "" : ", ") + n;
+            return l.empty() ? std::string("none") : l;
+          }());
       continue;
     }
     it->second = value;
@@ -214,13 +215,27 @@ std::optional<ParamValue> Resolver::convert(const YAML::Node& n, const ParamSpec
   const auto fail = [&](const std::string& got) -> std::optional<ParamValue> {
     std::string example;
     switch (spec.type) {
-    case ParamType::boolean: example = "true or false"; break;
-    case ParamType::integer: example = "a whole number such as 3"; break;
-    case ParamType::number: example = "a number such as 1.5"; break;
-    case ParamType::string: example = "a string"; break;
-    case ParamType::number_list: example = "a list of numbers such as [1.5, 2]"; break;
-    case ParamType::integer_list: example = "a list of whole numbers such as [256, 256]"; break;
-    case ParamType::string_list: example = "a list of strings such as [a, b]"; break;
+    case ParamType::boolean:
+      example = "true or false";
+      break;
+    case ParamType::integer:
+      example = "a whole number such as 3";
+      break;
+    case ParamType::number:
+      example = "a number such as 1.5";
+      break;
+    case ParamType::string:
+      example = "a string";
+      break;
+    case ParamType::number_list:
+      example = "a list of numbers such as [1.5, 2]";
+      break;
+    case ParamType::integer_list:
+      example = "a list of whole numbers such as [256, 256]";
+      break;
+    case ParamType::string_list:
+      example = "a list of strings such as [a, b]";
+      break;
     }
     error(l, where + ": expected " + example + " (type " + param_type_name(spec.type) + "), got " + got);
     return std::nullopt;
@@ -325,7 +340,8 @@ void Resolver::resolve_stage(const YAML::Node& node, std::size_t index, Resolved
   }
   rs.id = id_node.Scalar();
   if (!std::regex_match(rs.id, id_re))
-    error(id_node, "stage id '" + rs.id + "' must start with a letter or '_' and contain only letters, digits, '_' and '-'");
+    error(id_node,
+          "stage id '" + rs.id + "' must start with a letter or '_' and contain only letters, digits, '_' and '-'");
   for (const auto& s : out.stages)
     if (s.id == rs.id) error(id_node, "stage id '" + rs.id + "' is used twice (first at " + s.loc.str() + ")");
 
@@ -385,8 +401,10 @@ void Resolver::resolve_stage(const YAML::Node& node, std::size_t index, Resolved
       continue;
     }
     auto it = std::find_if(settings.begin(), settings.end(), [&](const Setting& x) { return x.key == param; });
-    if (it != settings.end()) *it = Setting{param, value, ol, ol};
-    else settings.push_back({param, value, ol, ol});
+    if (it != settings.end())
+      *it = Setting{param, value, ol, ol};
+    else
+      settings.push_back({param, value, ol, ol});
   }
 
   std::vector<std::string> names;
@@ -535,9 +553,8 @@ void Resolver::check_requirements(ResolvedPipeline& out) {
           if (!in.arrays.count(a)) {
             std::string have;
             for (const auto& x : in.arrays) have += (have.empty() ? "" : ", ") + x;
-            error(s.loc, where + " requires the array '" + a + "', but its input from '" + up +
-                             "' carries only: " + (have.empty() ? "no arrays" : have) +
-                             "; add a stage that produces it before this one");
+            error(s.loc, where + " requires the array '" + a + "', but its input from '" + up + "' carries only: " +
+                             (have.empty() ? "no arrays" : have) + "; add a stage that produces it before this one");
           }
       const auto accepted = split(req.units);
       if (in.units_known && !accepted.empty() &&
@@ -567,11 +584,14 @@ ResolvedPipeline Resolver::run(const std::string& text) {
   } catch (const YAML::ParserException& e) {
     throw_one(SourceLoc{file_, e.mark.line + 1, e.mark.column + 1}, "not valid YAML: " + e.msg);
   }
-  if (!root.IsMap()) throw_one(SourceLoc{file_, 1, 1}, "a pipeline file is a YAML mapping with 'pipeline', 'version' and 'stages'");
+  if (!root.IsMap())
+    throw_one(SourceLoc{file_, 1, 1}, "a pipeline file is a YAML mapping with 'pipeline', 'version' and 'stages'");
   check_keys(root, kTopKeys, "the pipeline file");
 
-  if (const auto n = root["pipeline"]; n && n.IsScalar()) out.name = n.Scalar();
-  else error(n ? loc(n) : SourceLoc{file_, 1, 1}, "missing 'pipeline: NAME' (the pipeline's name)");
+  if (const auto n = root["pipeline"]; n && n.IsScalar())
+    out.name = n.Scalar();
+  else
+    error(n ? loc(n) : SourceLoc{file_, 1, 1}, "missing 'pipeline: NAME' (the pipeline's name)");
   if (const auto n = root["description"]; n && n.IsScalar()) out.description = n.Scalar();
   if (const auto n = root["version"]) {
     std::int64_t v = 0;
@@ -584,7 +604,8 @@ ResolvedPipeline Resolver::run(const std::string& text) {
     else
       out.format_version = static_cast<int>(v);
   } else {
-    error(SourceLoc{file_, 1, 1}, "missing 'version: " + std::to_string(kPipelineFormatVersion) + "' (the pipeline file format version)");
+    error(SourceLoc{file_, 1, 1},
+          "missing 'version: " + std::to_string(kPipelineFormatVersion) + "' (the pipeline file format version)");
   }
   if (const auto n = root["on_error"]) {
     if (!n.IsScalar() || (n.Scalar() != "stop" && n.Scalar() != "continue"))
@@ -601,7 +622,8 @@ ResolvedPipeline Resolver::run(const std::string& text) {
       }
       out.requires_sets.push_back(e.Scalar());
       if (std::find(sets.begin(), sets.end(), e.Scalar()) == sets.end()) {
-        std::string why = "requires plugin set '" + e.Scalar() + "', which is not loaded" + did_you_mean(e.Scalar(), sets);
+        std::string why =
+            "requires plugin set '" + e.Scalar() + "', which is not loaded" + did_you_mean(e.Scalar(), sets);
         for (const auto& p : registry_.plugins())
           if (!p.ok() && p.file.filename().string().find(e.Scalar()) != std::string::npos)
             why += "; " + p.file.string() + " was refused: " + p.error;
@@ -625,8 +647,8 @@ ResolvedPipeline Resolver::run(const std::string& text) {
     if (o.key.rfind("vars.", 0) == 0) continue;
     const auto sid = o.key.substr(0, o.key.find('.'));
     if (std::find(stage_ids.begin(), stage_ids.end(), sid) == stage_ids.end())
-      error(SourceLoc{"--set " + o.key, 0, 0},
-            "no stage has the id '" + sid + "'" + did_you_mean(sid, stage_ids) + " (KEY is vars.NAME or STAGE_ID.PARAM)");
+      error(SourceLoc{"--set " + o.key, 0, 0}, "no stage has the id '" + sid + "'" + did_you_mean(sid, stage_ids) +
+                                                   " (KEY is vars.NAME or STAGE_ID.PARAM)");
   }
 
   if (!stages || !stages.IsSequence() || stages.size() == 0) {
@@ -729,8 +751,7 @@ ResolvedPipeline load_pipeline_text(const std::string& text, const std::string& 
 ResolvedPipeline load_pipeline(const std::filesystem::path& file, const std::vector<Override>& overrides,
                                const PluginRegistry& registry) {
   std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw_one(SourceLoc{file.string(), 0, 0}, "cannot read the pipeline file (does it exist?)");
+  if (!in) throw_one(SourceLoc{file.string(), 0, 0}, "cannot read the pipeline file (does it exist?)");
   std::stringstream ss;
   ss << in.rdbuf();
   auto p = load_pipeline_text(ss.str(), file.string(), overrides, registry);

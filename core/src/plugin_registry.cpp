@@ -1,11 +1,10 @@
 #include "lumen/engine/plugin_registry.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <vector> // boost/dll/library_info.hpp misses it on Boost 1.74
-
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <cstdlib>
+#include <vector> // boost/dll/library_info.hpp misses it on Boost 1.74
 
 namespace lumen::engine {
 
@@ -74,7 +73,8 @@ const PluginInfo& PluginRegistry::load_file(const std::filesystem::path& file) {
 
   boost::dll::shared_library lib;
   boost::dll::fs::error_code ec;
-  lib.load(boost::dll::fs::path(canonical.string()), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  lib.load(boost::dll::fs::path(canonical.string()),
+           boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
   if (ec) return refuse("cannot be loaded: " + ec.message() + " (is it a shared object built for this machine?)");
   if (!lib.has(LUMEN_PLUGIN_ENTRY_SYMBOL))
     return refuse(std::string("has no entry point '") + LUMEN_PLUGIN_ENTRY_SYMBOL +
@@ -93,7 +93,8 @@ const PluginInfo& PluginRegistry::load_file(const std::filesystem::path& file) {
                   ": rebuild the plugin against Lumen " + LUMEN_VERSION);
   if (d->struct_size < sizeof(LumenPluginDescriptor))
     return refuse("descriptor has " + std::to_string(d->struct_size) + " bytes, ABI " +
-                  abi_text(LUMEN_ABI_MAJOR, LUMEN_ABI_MINOR) + " needs " + std::to_string(sizeof(LumenPluginDescriptor)));
+                  abi_text(LUMEN_ABI_MAJOR, LUMEN_ABI_MINOR) + " needs " +
+                  std::to_string(sizeof(LumenPluginDescriptor)));
   info.set_name = d->set_name ? d->set_name : "";
   info.set_version = d->set_version ? d->set_version : "";
   info.license = d->license ? d->license : "";

@@ -10,8 +10,10 @@ std::string duration_text(double s) {
   if (!(s >= 0) || s > 359999) return "--:--";
   const auto t = static_cast<long>(s + 0.5);
   char buf[32];
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
   return buf;
 }
 } // namespace
@@ -21,7 +23,9 @@ Progress::Progress(Console& console, const ResolvedPipeline& pipeline, std::func
   thread_ = std::thread([this] { loop(); });
 }
 
-Progress::~Progress() { stop(); }
+Progress::~Progress() {
+  stop();
+}
 
 void Progress::stop() {
   {

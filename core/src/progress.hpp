@@ -2,14 +2,14 @@
 // On a terminal it redraws one status line; otherwise it logs a plain line every 10 s.
 #pragma once
 
+#include "lumen/engine/console.hpp"
+#include "lumen/engine/pipeline.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <thread>
-
-#include "lumen/engine/console.hpp"
-#include "lumen/engine/pipeline.hpp"
 
 namespace lumen::engine {
 

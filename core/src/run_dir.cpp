@@ -1,13 +1,13 @@
 #include "lumen/engine/run_dir.hpp"
 
+#include "lumen/atomic_file.hpp"
+#include "lumen/error.hpp"
+
 #include <cctype>
 #include <chrono>
 #include <ctime>
 #include <random>
 #include <unistd.h>
-
-#include "lumen/atomic_file.hpp"
-#include "lumen/error.hpp"
 
 namespace lumen::engine {
 

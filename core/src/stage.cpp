@@ -6,14 +6,22 @@ namespace lumen {
 
 const char* stage_kind_name(StageKind k) noexcept {
   switch (k) {
-  case StageKind::reader: return "reader";
-  case StageKind::calibrator: return "calibrator";
-  case StageKind::transform: return "transform";
-  case StageKind::tiler: return "tiler";
-  case StageKind::registrator: return "registrator";
-  case StageKind::qc: return "qc";
-  case StageKind::aggregator: return "aggregator";
-  case StageKind::writer: return "writer";
+  case StageKind::reader:
+    return "reader";
+  case StageKind::calibrator:
+    return "calibrator";
+  case StageKind::transform:
+    return "transform";
+  case StageKind::tiler:
+    return "tiler";
+  case StageKind::registrator:
+    return "registrator";
+  case StageKind::qc:
+    return "qc";
+  case StageKind::aggregator:
+    return "aggregator";
+  case StageKind::writer:
+    return "writer";
   }
   return "?";
 }
@@ -26,8 +34,12 @@ const Context& Stage::ctx() const {
   return *ctx_;
 }
 
-Requires::Requires(Stage* s, StageIO io) { s->require(std::move(io)); }
-Produces::Produces(Stage* s, StageIO io) { s->produce(std::move(io)); }
+Requires::Requires(Stage* s, StageIO io) {
+  s->require(std::move(io));
+}
+Produces::Produces(Stage* s, StageIO io) {
+  s->produce(std::move(io));
+}
 
 std::string file_identity(const std::filesystem::path& path) {
   std::error_code ec;

@@ -1,7 +1,7 @@
 // End-to-end: the command line, plugin loading and pipeline errors, through the real binary.
-#include <catch2/catch.hpp>
-
 #include "run_lumen.hpp"
+
+#include <catch2/catch.hpp>
 
 using e2e::lumen;
 
@@ -103,8 +103,9 @@ TEST_CASE("wrong type: exit 1 with line and the expected type", "[pipeline]") {
   t.replace(t.find("bytes: 10"), 9, "bytes: [1, 2]");
   auto r = validate_with(t, "wrong-type");
   REQUIRE(r.exit_code == 1);
-  REQUIRE_THAT(r.output, Catch::Contains("p.yaml:10:14: error: stage 'out' (testkit.write), parameter 'bytes': expected "
-                                         "a whole number such as 3 (type integer), got a list"));
+  REQUIRE_THAT(r.output,
+               Catch::Contains("p.yaml:10:14: error: stage 'out' (testkit.write), parameter 'bytes': expected "
+                               "a whole number such as 3 (type integer), got a list"));
 }
 
 TEST_CASE("out of range: exit 1 with line and the allowed range", "[pipeline]") {
@@ -126,8 +127,8 @@ TEST_CASE("dangling from: exit 1 with line and suggestion", "[pipeline]") {
 TEST_CASE("bad --set values are reported against the command line", "[pipeline]") {
   e2e::TempDir dir("badset");
   e2e::write_text(dir.path() / "p.yaml", kPipeline);
-  auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--set", "out.bytes=zero", "--run-dir",
-                  (dir.path() / "run").string()});
+  auto r = lumen(
+      {"run", (dir.path() / "p.yaml").string(), "--set", "out.bytes=zero", "--run-dir", (dir.path() / "run").string()});
   REQUIRE(r.exit_code == 1);
   REQUIRE_THAT(r.output, Catch::Contains("--set out.bytes: error: stage 'out' (testkit.write), parameter 'bytes': "
                                          "expected a whole number"));

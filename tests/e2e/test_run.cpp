@@ -1,10 +1,10 @@
 // End-to-end: running pipelines, failures, resume and killed runs, through the real binary.
+#include "run_lumen.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
 #include <thread>
-
-#include "run_lumen.hpp"
 
 namespace fs = std::filesystem;
 using e2e::lumen;
@@ -165,8 +165,8 @@ TEST_CASE("a run killed with SIGKILL and re-run finishes with complete, untrunca
 TEST_CASE("an aggregator sees every item and emits in finish", "[run]") {
   e2e::TempDir dir("aggregate");
   e2e::write_text(dir.path() / "p.yaml", "pipeline: agg\nversion: 1\nstages:\n  - id: src\n    use: testkit.count\n"
-                                          "    with: {count: 7}\n  - id: all\n    use: testkit.collect\n  - id: out\n"
-                                          "    use: testkit.write\n    with: {name: \"{id}-{count}.txt\", bytes: 3}\n");
+                                         "    with: {count: 7}\n  - id: all\n    use: testkit.collect\n  - id: out\n"
+                                         "    use: testkit.write\n    with: {name: \"{id}-{count}.txt\", bytes: 3}\n");
   const auto run = dir.path() / "run";
   auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--run-dir", run.string()});
   INFO(r.output);

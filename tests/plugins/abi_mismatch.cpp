@@ -3,7 +3,7 @@
 #include "lumen/abi.hpp"
 
 extern "C" LUMEN_PLUGIN_EXPORT const LumenPluginDescriptor* lumen_plugin_descriptor() {
-  static const LumenPluginDescriptor d{sizeof(LumenPluginDescriptor), 99, 0, "abi_mismatch", "1.0.0", "MIT",
-                                       LUMEN_CORE_FINGERPRINT, nullptr};
+  static const LumenPluginDescriptor d{sizeof(LumenPluginDescriptor), 99,     0, "abi_mismatch", "1.0.0", "MIT",
+                                       LUMEN_CORE_FINGERPRINT,        nullptr};
   return &d;
 }

@@ -7,10 +7,10 @@
 //   testkit.write    writer: writes `<outputs>/<id>.txt` atomically, `bytes` bytes long
 //   testkit.collect  aggregator: counts items, emits one summary item in finish()
 //   testkit.to_electrons, testkit.adu_only: declare units, to exercise the units checks
+#include "lumen/lumen.hpp"
+
 #include <chrono>
 #include <thread>
-
-#include "lumen/lumen.hpp"
 
 namespace {
 
@@ -20,12 +20,13 @@ public:
   static constexpr const char* doc = "Emits one item per work unit with meta 'index' and a 4x4 u8 'image'.\n"
                                      "Example:\n  - id: src\n    use: testkit.count\n    with: {count: 3}";
   static constexpr bool concurrent = true;
-  lumen::Param<int> count{this, "count", 3, "number of work units (one item each)", lumen::Min{0},
-                          lumen::Max{10000000}};
+  lumen::Param<int> count{
+      this, "count", 3, "number of work units (one item each)", lumen::Min{0}, lumen::Max{10000000}};
   lumen::Param<std::string> units{this, "units", std::string("adu"), "value of meta 'units'",
                                   lumen::OneOf{{"adu", "electrons", "photons", "normalized", "counts"}}};
-  lumen::Param<std::string> read_log{this, "read_log", std::string(""),
-                                     "if set, a directory where reading unit N creates file N (tests see what was read)"};
+  lumen::Param<std::string> read_log{
+      this, "read_log", std::string(""),
+      "if set, a directory where reading unit N creates file N (tests see what was read)"};
   lumen::Produces out_{this, {.arrays = {"image"}, .meta_keys = {"index", "units"}, .units = ""}};
 
   std::vector<lumen::WorkUnit> plan() override {
@@ -135,5 +136,5 @@ private:
 
 LUMEN_PLUGIN("testkit", "1.0.0", "MIT", lumen::stage<Count>("testkit.count"), lumen::stage<Throw>("testkit.throw"),
              lumen::stage<Sleep>("testkit.sleep"), lumen::stage<Write>("testkit.write"),
-             lumen::stage<Collect>("testkit.collect"),
-             lumen::stage<ToElectrons>("testkit.to_electrons"), lumen::stage<AduOnly>("testkit.adu_only"));
+             lumen::stage<Collect>("testkit.collect"), lumen::stage<ToElectrons>("testkit.to_electrons"),
+             lumen::stage<AduOnly>("testkit.adu_only"));

@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "lumen/array.hpp"
 #include "lumen/item.hpp"
+
+#include <catch2/catch.hpp>
 
 using lumen::Array;
 using lumen::DType;

@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
-#include <fstream>
-
 #include "lumen/atomic_file.hpp"
 #include "lumen/engine/ledger.hpp"
 #include "lumen/engine/run_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
 
 namespace fs = std::filesystem;
 

@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "lumen/error.hpp"
 #include "lumen/meta.hpp"
+
+#include <catch2/catch.hpp>
 
 TEST_CASE("Meta keeps insertion order and replaces in place", "[meta]") {
   lumen::Meta m;

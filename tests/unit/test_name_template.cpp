@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "lumen/error.hpp"
 #include "lumen/name_template.hpp"
+
+#include <catch2/catch.hpp>
 
 TEST_CASE("File-name templates expand item fields and meta", "[names]") {
   lumen::Item item("scene7/t0003");

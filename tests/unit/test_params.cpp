@@ -1,13 +1,13 @@
-#include <catch2/catch.hpp>
-
 #include "lumen/stage.hpp"
+
+#include <catch2/catch.hpp>
 
 namespace {
 struct Demo final : lumen::Transform {
   lumen::Param<double> gain{this, "gain", 1.0, "conversion gain", lumen::Min{0.0}, lumen::Max{100.0}};
   lumen::Param<int> level{this, "level", 1, "compression level", lumen::Min{0}, lumen::Max{9}};
   lumen::Param<std::string> mode{this, "mode", std::string("fast"), "mode", lumen::OneOf{{"fast", "best"}}};
-  lumen::Param<std::vector<std::int64_t>> roi{this, "roi", lumen::Required{}, "ROI size", lumen::Length{2, 2},
+  lumen::Param<std::vector<std::int64_t>> roi{this,         "roi", lumen::Required{}, "ROI size", lumen::Length{2, 2},
                                               lumen::Min{1}};
   void process(lumen::Item&, lumen::Emit&) override {}
 };

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "lumen/engine/pipeline.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lumen::engine;
 
@@ -64,7 +64,8 @@ TEST_CASE("pipeline: --set overrides vars and parameters", "[pipeline]") {
   auto p = load(kBase, {parse_override("vars.n=7"), parse_override("out.bytes=10")});
   REQUIRE(std::get<std::int64_t>(p.stages[0].params[0].second) == 7);
   REQUIRE(std::get<std::int64_t>(p.stages[2].params[1].second) == 10);
-  REQUIRE_THAT(error_of(kBase, {parse_override("vars.nn=1")}), Catch::Contains("declares no var 'nn' (did you mean 'n'?)"));
+  REQUIRE_THAT(error_of(kBase, {parse_override("vars.nn=1")}),
+               Catch::Contains("declares no var 'nn' (did you mean 'n'?)"));
   REQUIRE_THAT(error_of(kBase, {parse_override("otu.bytes=1")}), Catch::Contains("(did you mean 'out'?)"));
   REQUIRE_THROWS_AS(parse_override("novalue"), PipelineError);
 }

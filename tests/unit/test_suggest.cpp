@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "lumen/engine/suggest.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace lumen::engine;
 

@@ -15,25 +15,25 @@
 // for the life of the process, so objects they create never outlive their code.
 #pragma once
 
+#include "lumen/stage.hpp"
+#include "lumen/version.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "lumen/stage.hpp"
-#include "lumen/version.hpp"
-
 extern "C" {
 typedef struct LumenPluginDescriptor {
   std::uint32_t struct_size; // sizeof(LumenPluginDescriptor) as the plugin saw it
   std::uint32_t abi_major;
   std::uint32_t abi_minor;
-  const char* set_name;        // plugin set, e.g. "png"
-  const char* set_version;     // semantic version of the set
-  const char* license;         // SPDX identifier
+  const char* set_name;         // plugin set, e.g. "png"
+  const char* set_version;      // semantic version of the set
+  const char* license;          // SPDX identifier
   const char* core_fingerprint; // LUMEN_CORE_FINGERPRINT at the plugin's build
-  const void* stage_table;     // const lumen::StageTable*; valid only when the checks pass
+  const void* stage_table;      // const lumen::StageTable*; valid only when the checks pass
 } LumenPluginDescriptor;
 }
 
@@ -43,9 +43,9 @@ namespace lumen {
 
 /// How the host creates one stage and what it shows without creating it.
 struct StageFactory {
-  std::string name;    // "<set>.<verb>"
-  std::string summary; // one line
-  std::string doc;     // longer text: what it does, an example pipeline snippet
+  std::string name;           // "<set>.<verb>"
+  std::string summary;        // one line
+  std::string doc;            // longer text: what it does, an example pipeline snippet
   bool concurrent = false;    // process/read may run on several items at once
   bool ordered_input = false; // wants items in source order
   std::function<std::unique_ptr<Stage>()> create;
@@ -57,12 +57,16 @@ struct StageTable {
 
 namespace detail {
 template <typename T> constexpr bool concurrent_flag() {
-  if constexpr (requires { T::concurrent; }) return T::concurrent;
-  else return false;
+  if constexpr (requires { T::concurrent; })
+    return T::concurrent;
+  else
+    return false;
 }
 template <typename T> constexpr bool ordered_flag() {
-  if constexpr (requires { T::ordered_input; }) return T::ordered_input;
-  else return false;
+  if constexpr (requires { T::ordered_input; })
+    return T::ordered_input;
+  else
+    return false;
 }
 } // namespace detail
 
@@ -70,8 +74,9 @@ template <typename T> constexpr bool ordered_flag() {
 /// and `doc`, and optionally `static constexpr bool concurrent` and `ordered_input`.
 template <typename T> StageFactory stage(std::string name) {
   static_assert(std::is_base_of_v<Stage, T>, "lumen::stage<T>: T must derive from a lumen stage kind");
-  return StageFactory{std::move(name), T::summary, T::doc, detail::concurrent_flag<T>(),
-                      detail::ordered_flag<T>(), [] { return std::unique_ptr<Stage>(std::make_unique<T>()); }};
+  return StageFactory{std::move(name), T::summary, T::doc, detail::concurrent_flag<T>(), detail::ordered_flag<T>(), [] {
+                        return std::unique_ptr<Stage>(std::make_unique<T>());
+                      }};
 }
 
 } // namespace lumen
@@ -80,17 +85,12 @@ template <typename T> StageFactory stage(std::string name) {
 
 /// Defines the plugin's entry point. Use once per shared object:
 /// `LUMEN_PLUGIN("png", "1.0.0", "MIT", lumen::stage<PngRead>("png.read"), ...);`
-#define LUMEN_PLUGIN(SET, VERSION, LICENSE, ...)                                                   \
-  extern "C" LUMEN_PLUGIN_EXPORT const LumenPluginDescriptor* lumen_plugin_descriptor() {          \
-    static const ::lumen::StageTable table{{__VA_ARGS__}};                                         \
-    static const LumenPluginDescriptor descriptor{sizeof(LumenPluginDescriptor),                   \
-                                                  LUMEN_ABI_MAJOR,                                 \
-                                                  LUMEN_ABI_MINOR,                                 \
-                                                  SET,                                             \
-                                                  VERSION,                                         \
-                                                  LICENSE,                                         \
-                                                  LUMEN_CORE_FINGERPRINT,                          \
-                                                  &table};                                         \
-    return &descriptor;                                                                            \
-  }                                                                                                \
+#define LUMEN_PLUGIN(SET, VERSION, LICENSE, ...)                                                                       \
+  extern "C" LUMEN_PLUGIN_EXPORT const LumenPluginDescriptor* lumen_plugin_descriptor() {                              \
+    static const ::lumen::StageTable table{{__VA_ARGS__}};                                                             \
+    static const LumenPluginDescriptor descriptor{                                                                     \
+        sizeof(LumenPluginDescriptor), LUMEN_ABI_MAJOR, LUMEN_ABI_MINOR, SET, VERSION, LICENSE,                        \
+        LUMEN_CORE_FINGERPRINT,        &table};                                                                        \
+    return &descriptor;                                                                                                \
+  }                                                                                                                    \
   static_assert(true, "")

@@ -6,6 +6,8 @@
 // views that share storage; views may be strided, `contiguous()` compacts one when needed.
 #pragma once
 
+#include "lumen/error.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -14,8 +16,6 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-
-#include "lumen/error.hpp"
 
 namespace lumen {
 
@@ -36,8 +36,7 @@ template <> struct dtype_of<std::uint32_t> { static constexpr DType value = DTyp
 template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::i32; };
 template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
-template <typename T>
-inline constexpr DType dtype_of_v = dtype_of<std::remove_const_t<T>>::value;
+template <typename T> inline constexpr DType dtype_of_v = dtype_of<std::remove_const_t<T>>::value;
 
 /// Shape and strides (in elements), outermost axis first; unused axes are 1 / 0.
 struct Shape {

@@ -1,14 +1,14 @@
 // Item: what flows between stages.
 #pragma once
 
+#include "lumen/array.hpp"
+#include "lumen/meta.hpp"
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "lumen/array.hpp"
-#include "lumen/meta.hpp"
 
 namespace lumen {
 

@@ -40,10 +40,11 @@ public:
     set(key, MetaValue{std::string(value)}, std::move(comment), std::move(unit));
   }
   /// Any integer type is stored as int64; bool stays bool.
-  template <std::integral T>
-  void set(std::string_view key, T value, std::string comment = {}, std::string unit = {}) {
-    if constexpr (std::is_same_v<T, bool>) set(key, MetaValue{value}, std::move(comment), std::move(unit));
-    else set(key, MetaValue{static_cast<std::int64_t>(value)}, std::move(comment), std::move(unit));
+  template <std::integral T> void set(std::string_view key, T value, std::string comment = {}, std::string unit = {}) {
+    if constexpr (std::is_same_v<T, bool>)
+      set(key, MetaValue{value}, std::move(comment), std::move(unit));
+    else
+      set(key, MetaValue{static_cast<std::int64_t>(value)}, std::move(comment), std::move(unit));
   }
   [[nodiscard]] bool has(std::string_view key) const noexcept { return find(key) != nullptr; }
   bool erase(std::string_view key);

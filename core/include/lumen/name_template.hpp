@@ -5,10 +5,10 @@
 // any Meta key. A spec after ':' follows printf for integers (`04d`) and numbers (`.3f`).
 #pragma once
 
+#include "lumen/item.hpp"
+
 #include <string>
 #include <string_view>
-
-#include "lumen/item.hpp"
 
 namespace lumen {
 

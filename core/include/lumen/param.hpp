@@ -20,8 +20,8 @@ class Stage;
 enum class ParamType { boolean, integer, number, string, number_list, integer_list, string_list };
 [[nodiscard]] const char* param_type_name(ParamType t) noexcept;
 
-using ParamValue = std::variant<bool, std::int64_t, double, std::string, std::vector<double>,
-                                std::vector<std::int64_t>, std::vector<std::string>>;
+using ParamValue = std::variant<bool, std::int64_t, double, std::string, std::vector<double>, std::vector<std::int64_t>,
+                                std::vector<std::string>>;
 
 /// Renders a value the way a user writes it in YAML (`1.5`, `"text"`, `[1, 2]`).
 [[nodiscard]] std::string param_value_text(const ParamValue& v);
@@ -29,12 +29,23 @@ using ParamValue = std::variant<bool, std::int64_t, double, std::string, std::ve
 [[nodiscard]] std::string param_bound_text(double d);
 
 // Constraints, passed after the doc string in any order.
-struct Min { double value; };             // inclusive lower bound (numbers and list elements)
-struct Max { double value; };             // inclusive upper bound
-struct OneOf { std::vector<std::string> choices; }; // enumerated strings
-struct Length { std::size_t min = 0; std::size_t max = SIZE_MAX; }; // list length
-struct Unit { std::string text; };        // physical unit, shown in docs
-struct Required {};                       // as the default value: the user must set it
+struct Min {
+  double value;
+}; // inclusive lower bound (numbers and list elements)
+struct Max {
+  double value;
+}; // inclusive upper bound
+struct OneOf {
+  std::vector<std::string> choices;
+}; // enumerated strings
+struct Length {
+  std::size_t min = 0;
+  std::size_t max = SIZE_MAX;
+}; // list length
+struct Unit {
+  std::string text;
+};                  // physical unit, shown in docs
+struct Required {}; // as the default value: the user must set it
 
 struct ParamSpec {
   std::string name;
@@ -66,7 +77,10 @@ protected:
   void apply(const Min& c) { spec_.min = c.value; }
   void apply(const Max& c) { spec_.max = c.value; }
   void apply(const OneOf& c) { spec_.choices = c.choices; }
-  void apply(const Length& c) { spec_.min_items = c.min; spec_.max_items = c.max; }
+  void apply(const Length& c) {
+    spec_.min_items = c.min;
+    spec_.max_items = c.max;
+  }
   void apply(const Unit& c) { spec_.unit = c.text; }
   ParamSpec spec_;
   bool set_ = false;
@@ -74,14 +88,38 @@ protected:
 
 namespace detail {
 template <typename T> struct param_traits;
-template <> struct param_traits<bool> { using stored = bool; static constexpr ParamType type = ParamType::boolean; };
-template <> struct param_traits<int> { using stored = std::int64_t; static constexpr ParamType type = ParamType::integer; };
-template <> struct param_traits<std::int64_t> { using stored = std::int64_t; static constexpr ParamType type = ParamType::integer; };
-template <> struct param_traits<double> { using stored = double; static constexpr ParamType type = ParamType::number; };
-template <> struct param_traits<std::string> { using stored = std::string; static constexpr ParamType type = ParamType::string; };
-template <> struct param_traits<std::vector<double>> { using stored = std::vector<double>; static constexpr ParamType type = ParamType::number_list; };
-template <> struct param_traits<std::vector<std::int64_t>> { using stored = std::vector<std::int64_t>; static constexpr ParamType type = ParamType::integer_list; };
-template <> struct param_traits<std::vector<std::string>> { using stored = std::vector<std::string>; static constexpr ParamType type = ParamType::string_list; };
+template <> struct param_traits<bool> {
+  using stored = bool;
+  static constexpr ParamType type = ParamType::boolean;
+};
+template <> struct param_traits<int> {
+  using stored = std::int64_t;
+  static constexpr ParamType type = ParamType::integer;
+};
+template <> struct param_traits<std::int64_t> {
+  using stored = std::int64_t;
+  static constexpr ParamType type = ParamType::integer;
+};
+template <> struct param_traits<double> {
+  using stored = double;
+  static constexpr ParamType type = ParamType::number;
+};
+template <> struct param_traits<std::string> {
+  using stored = std::string;
+  static constexpr ParamType type = ParamType::string;
+};
+template <> struct param_traits<std::vector<double>> {
+  using stored = std::vector<double>;
+  static constexpr ParamType type = ParamType::number_list;
+};
+template <> struct param_traits<std::vector<std::int64_t>> {
+  using stored = std::vector<std::int64_t>;
+  static constexpr ParamType type = ParamType::integer_list;
+};
+template <> struct param_traits<std::vector<std::string>> {
+  using stored = std::vector<std::string>;
+  static constexpr ParamType type = ParamType::string_list;
+};
 } // namespace detail
 
 template <typename T> class Param final : public ParamBase {

@@ -6,15 +6,15 @@
 // provenance, events and run directories; a stage only transforms items.
 #pragma once
 
+#include "lumen/item.hpp"
+#include "lumen/param.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "lumen/item.hpp"
-#include "lumen/param.hpp"
 
 namespace lumen {
 
@@ -43,10 +43,10 @@ public:
 
 /// A unit of source work: typically one file, or one frame range of a stack.
 struct WorkUnit {
-  std::string id;          // stable, human-readable ("frame_0003.tif", "starfield/0007")
-  std::string identity;    // what makes the input this input (path+size+mtime, seed, ...)
-  std::string source_file; // "" for synthetic data
-  std::int64_t index = 0;  // position in the plan
+  std::string id;                  // stable, human-readable ("frame_0003.tif", "starfield/0007")
+  std::string identity;            // what makes the input this input (path+size+mtime, seed, ...)
+  std::string source_file;         // "" for synthetic data
+  std::int64_t index = 0;          // position in the plan
   std::int64_t begin = 0, end = 0; // optional frame range
 };
 /// identity string for a file: absolute path, size and modification time.
@@ -124,10 +124,10 @@ public:
   virtual void finish(Emit& /*emit*/) {}
 };
 
-#define LUMEN_DEFINE_PROCESSOR_KIND(Name, Kind)                                                     \
-  class Name : public Processor {                                                                  \
-  public:                                                                                          \
-    [[nodiscard]] StageKind kind() const noexcept final { return StageKind::Kind; }                \
+#define LUMEN_DEFINE_PROCESSOR_KIND(Name, Kind)                                                                        \
+  class Name : public Processor {                                                                                      \
+  public:                                                                                                              \
+    [[nodiscard]] StageKind kind() const noexcept final { return StageKind::Kind; }                                    \
   }
 LUMEN_DEFINE_PROCESSOR_KIND(Calibrator, calibrator);
 LUMEN_DEFINE_PROCESSOR_KIND(Transform, transform);

@@ -7,12 +7,12 @@
 //   stage.process(item, out);               // out.items holds what it emitted
 #pragma once
 
+#include "lumen/stage.hpp"
+
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "lumen/stage.hpp"
 
 namespace lumen::testing {
 

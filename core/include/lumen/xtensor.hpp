@@ -1,12 +1,14 @@
 // xtensor views onto Lumen arrays, for plugin authors who like expressions.
 //
 // xtensor stays out of the plugin ABI: these are header-only adaptors over the raw memory
-// of an Array, built in the plugin with the plugin's own xtensor settings.
+// of an Array, built in the plugin with the plugin's own xtensor settings. Link the plugin
+// to the `xtensor` CMake target to use them.
 #pragma once
 
-#include <xtensor/xadapt.hpp>
-
 #include "lumen/array.hpp"
+
+#include <vector>
+#include <xtensor/xadapt.hpp>
 
 namespace lumen {
 
@@ -23,12 +25,14 @@ template <typename V> std::vector<std::size_t> xt_strides(const V& v) {
 }
 } // namespace detail
 
-/// Read-only xtensor expression over an array (no copy).
+/// Read-only xtensor expression over an array, strided views (crops) included; no copy.
 template <typename T> auto xview(const Array& a) {
   auto v = a.view<T>();
+  // xtensor sizes the buffer as the element count even when the strides span more memory.
   return xt::adapt(v.data(), static_cast<std::size_t>(v.size()), xt::no_ownership(), detail::xt_shape(v.shape()),
                    detail::xt_strides(v));
 }
+
 /// Writable xtensor expression (the array is made unique and contiguous first).
 template <typename T> auto xwritable(Array& a) {
   auto v = a.writable<T>();

@@ -8,10 +8,10 @@
 //     use: image.to8bit
 //     with: {mode: minmax}
 #include "image_stages.hpp"
+#include "lumen/testing.hpp"
 #include "to8bit.hpp"
 
 #include <catch2/catch.hpp>
-#include "lumen/testing.hpp"
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -29,7 +29,6 @@ using Collect = lumen::testing::Collect;
 using lumen::image::Range;
 using lumen::image::StretchMode;
 using lumen::image::StretchOptions;
-
 
 template <typename T> lumen::Array make(const lumen::Shape& shape, const std::vector<T>& values) {
   lumen::Array a(lumen::dtype_of_v<T>, shape);

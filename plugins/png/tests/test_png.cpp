@@ -9,13 +9,13 @@
 //     use: png.read
 //     with: {path: "frames/*.png"}
 #include "input_files.hpp"
+#include "lumen/testing.hpp"
 #include "png_io.hpp"
 #include "png_stages.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
-#include "lumen/testing.hpp"
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -54,8 +54,6 @@ struct TempDir {
     fs::remove_all(path, ec);
   }
 };
-
-
 
 lumen::Array random_image(lumen::DType dtype, std::int64_t h, std::int64_t w, std::int64_t c, unsigned seed) {
   const lumen::Shape shape = c == 1 ? lumen::Shape{h, w} : lumen::Shape{h, w, c};

@@ -6,12 +6,12 @@
 //   - id: sky
 //     use: synth.starfield
 //     with: {count: 3, seed: 9}
+#include "lumen/testing.hpp"
 #include "starfield.hpp"
 #include "synth_stages.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include "lumen/testing.hpp"
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -28,8 +28,6 @@ using Collect = lumen::testing::Collect;
 
 using lumen::synth::make_starfield;
 using lumen::synth::StarfieldSpec;
-
-
 
 StarfieldSpec flat_spec() {
   StarfieldSpec s;

@@ -1,11 +1,11 @@
 // Console output of the host: log lines and, on a terminal, one live progress line.
 #pragma once
 
+#include "lumen/stage.hpp"
+
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include "lumen/stage.hpp"
 
 namespace lumen::engine {
 

@@ -14,7 +14,7 @@ namespace lumen::engine {
 
 struct StageCounts {
   std::uint64_t items_in = 0, items_out = 0, items_failed = 0, bytes_in = 0, bytes_written = 0;
-  double seconds = 0; // wall time from the stage's first to its last activity
+  double seconds = 0;      // wall time from the stage's first to its last activity
   double busy_seconds = 0; // summed time inside the stage's code, over all threads
 };
 
@@ -41,7 +41,6 @@ private:
   std::mutex mutex_;
   std::FILE* file_ = nullptr;
   std::uint64_t seq_ = 0; // position of the next event in the file
-
 };
 
 } // namespace lumen::engine

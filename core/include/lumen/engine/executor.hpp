@@ -5,24 +5,24 @@
 // whose class declares `concurrent` process items on `threads` workers; others on one.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
 #include "lumen/engine/console.hpp"
 #include "lumen/engine/pipeline.hpp"
 #include "lumen/engine/run_dir.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
 
 namespace lumen::engine {
 
 enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitItemsFailed = 2, kExitFatal = 3 };
 
 struct RunOptions {
-  int threads = 0;                 // 0: all cores
-  std::size_t queue_capacity = 0;  // 0: 4 x threads, at least 8
+  int threads = 0;                // 0: all cores
+  std::size_t queue_capacity = 0; // 0: 4 x threads, at least 8
   bool fail_fast = false;
-  bool use_ledger = true;          // skip work the ledger records as done
-  std::string redo_from_stage;     // `lumen resume --from`: redo leaves downstream of this stage
+  bool use_ledger = true;      // skip work the ledger records as done
+  std::string redo_from_stage; // `lumen resume --from`: redo leaves downstream of this stage
 };
 
 struct RunResult {

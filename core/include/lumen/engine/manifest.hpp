@@ -1,9 +1,9 @@
 // Plugin and stage descriptions as JSON (schemas/plugin_manifest.schema.json).
 #pragma once
 
-#include <string>
-
 #include "lumen/engine/plugin_registry.hpp"
+
+#include <string>
 
 namespace lumen::engine {
 

@@ -3,14 +3,14 @@
 // parameter, what was expected and, for misspellings, a suggestion.
 #pragma once
 
+#include "lumen/engine/plugin_registry.hpp"
+#include "lumen/error.hpp"
+
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "lumen/engine/plugin_registry.hpp"
-#include "lumen/error.hpp"
 
 namespace lumen::engine {
 
@@ -45,8 +45,8 @@ struct ResolvedStage {
   const StageFactory* factory = nullptr;
   const PluginInfo* plugin = nullptr;
   std::unique_ptr<Stage> stage;
-  std::vector<std::size_t> inputs;  // indices of upstream stages (empty for readers)
-  std::vector<std::size_t> outputs; // indices of downstream stages
+  std::vector<std::size_t> inputs;                        // indices of upstream stages (empty for readers)
+  std::vector<std::size_t> outputs;                       // indices of downstream stages
   std::vector<std::pair<std::string, ParamValue>> params; // every parameter, resolved, in declared order
   bool stop_on_error = false;
 };

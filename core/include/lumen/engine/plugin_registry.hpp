@@ -1,13 +1,13 @@
 // Loading plugin shared objects and checking their descriptors.
 #pragma once
 
+#include "lumen/abi.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include "lumen/abi.hpp"
 
 namespace lumen::engine {
 
