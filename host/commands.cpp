@@ -39,6 +39,20 @@ void print_pipeline_error(const PipelineError& e) {
             << " in the pipeline; nothing was run.\n";
 }
 
+// Runs `body`, turning a pipeline error into its diagnostics and exit code 1, and any other
+// exception into a fatal error, exit code 3.
+template <typename Body> int guarded(Console& console, Body&& body) {
+  try {
+    return body();
+  } catch (const PipelineError& e) {
+    print_pipeline_error(e);
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    console.log(LogLevel::error, "", std::string("fatal: ") + e.what());
+    return kExitFatal;
+  }
+}
+
 int run_resolved(ResolvedPipeline& pipeline, const std::optional<std::filesystem::path>& dir, RunOptions options,
                  Console& console) {
   const auto run_dir = RunDir::open(dir, pipeline.name);
@@ -47,7 +61,7 @@ int run_resolved(ResolvedPipeline& pipeline, const std::optional<std::filesystem
                   std::to_string(pipeline.stages.size()) + " stages, run directory " + run_dir.root.string());
   const auto result = execute(pipeline, run_dir, options, console);
   if (result.exit_code == kExitFatal) {
-    console.log(LogLevel::error, "", "fatal: " + result.fatal_message);
+    console.log(LogLevel::error, "", "the run did not finish: " + result.fatal_message);
     return kExitFatal;
   }
   std::ostringstream summary;
@@ -99,7 +113,7 @@ int cmd_run(const CommonOptions& common, const RunCommand& run) {
   auto console = Console::from_environment(common.log_level, run.progress);
   PluginRegistry registry;
   load_plugins(registry, common, console);
-  try {
+  return guarded(console, [&] {
     auto pipeline = load_pipeline(run.pipeline, parse_overrides(run.sets), registry);
     RunOptions options;
     options.threads = run.threads;
@@ -107,20 +121,14 @@ int cmd_run(const CommonOptions& common, const RunCommand& run) {
     options.fail_fast = run.fail_fast;
     const auto dir = run.run_dir ? std::optional<std::filesystem::path>(*run.run_dir) : std::nullopt;
     return run_resolved(pipeline, dir, options, console);
-  } catch (const PipelineError& e) {
-    print_pipeline_error(e);
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    console.log(LogLevel::error, "", std::string("fatal: ") + e.what());
-    return kExitFatal;
-  }
+  });
 }
 
 int cmd_validate(const CommonOptions& common, const std::string& file, const std::vector<std::string>& sets) {
   auto console = Console::from_environment(common.log_level);
   PluginRegistry registry;
   load_plugins(registry, common, console);
-  try {
+  return guarded(console, [&] {
     const auto pipeline = load_pipeline(file, parse_overrides(sets), registry);
     std::cout << file << ": pipeline '" << pipeline.name << "' is valid (" << pipeline.stages.size() << " stages)\n";
     for (const auto& s : pipeline.stages) {
@@ -132,14 +140,8 @@ int cmd_validate(const CommonOptions& common, const std::string& file, const std
       }
       std::cout << "\n";
     }
-    return kExitOk;
-  } catch (const PipelineError& e) {
-    print_pipeline_error(e);
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    std::cerr << "lumen validate: " << e.what() << "\n";
-    return kExitFatal;
-  }
+    return static_cast<int>(kExitOk);
+  });
 }
 
 int cmd_resume(const CommonOptions& common, const std::string& run_dir, const std::string& from_stage, int threads,
@@ -153,7 +155,7 @@ int cmd_resume(const CommonOptions& common, const std::string& run_dir, const st
   }
   PluginRegistry registry;
   load_plugins(registry, common, console);
-  try {
+  return guarded(console, [&] {
     auto pipeline = load_pipeline(dir / "config.yaml", {}, registry);
     if (!from_stage.empty()) {
       std::vector<std::string> ids;
@@ -161,7 +163,7 @@ int cmd_resume(const CommonOptions& common, const std::string& run_dir, const st
       if (std::find(ids.begin(), ids.end(), from_stage) == ids.end()) {
         std::cerr << "lumen resume: --from " << from_stage << ": no stage has that id" << did_you_mean(from_stage, ids)
                   << "\n";
-        return kExitUsage;
+        return static_cast<int>(kExitUsage);
       }
     }
     RunOptions options;
@@ -169,13 +171,7 @@ int cmd_resume(const CommonOptions& common, const std::string& run_dir, const st
     options.fail_fast = fail_fast;
     options.redo_from_stage = from_stage;
     return run_resolved(pipeline, dir, options, console);
-  } catch (const PipelineError& e) {
-    print_pipeline_error(e);
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    console.log(LogLevel::error, "", std::string("fatal: ") + e.what());
-    return kExitFatal;
-  }
+  });
 }
 
 int cmd_plugins(const CommonOptions& common, bool json) {

@@ -40,6 +40,10 @@ using Clock = std::chrono::steady_clock;
 // Time this thread spent blocked handing items to full downstream queues; subtracted from
 // the stage's busy time so busy_seconds measures the stage's own work.
 thread_local std::int64_t t_blocked_ns = 0;
+
+// Set from a signal handler; read by every run's watcher thread.
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be async-signal-safe");
 using detail::UnitToken;
 
 double seconds_since(Clock::time_point t0) {
@@ -138,6 +142,7 @@ private:
   std::unique_ptr<Ledger> ledger_;
   std::vector<std::string> stage_hashes_;
   std::atomic<bool> aborted_{false};
+  std::atomic<bool> interrupted_{false};
   std::atomic<std::uint64_t> failures_{0}, units_done_{0};
   std::uint64_t units_planned_ = 0, units_skipped_ = 0;
   bool stop_on_any_error_ = false;
@@ -464,6 +469,19 @@ RunResult Run::execute() {
                             p_.stages[i].stage->kind() == StageKind::reader};
   });
 
+  // Watches for request_stop() (Ctrl-C) and turns it into an orderly abort.
+  std::jthread watcher([this](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      if (g_stop_requested.load()) {
+        interrupted_ = true;
+        console_.log(LogLevel::warn, "", "interrupted: stopping after the items in progress");
+        abort_run();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < p_.stages.size(); ++i) {
     events_->stage_start(p_.stages[i].id, p_.stages[i].use);
@@ -483,6 +501,7 @@ RunResult Run::execute() {
       });
   }
   for (auto& t : threads) t.join();
+  watcher.request_stop();
   progress.stop();
 
   result.items_failed = failures_;
@@ -490,13 +509,21 @@ RunResult Run::execute() {
   result.units_skipped = units_skipped_;
   result.units_done = units_done_;
   result.seconds = seconds_since(t0_);
-  result.exit_code = failures_ > 0 ? kExitItemsFailed : kExitOk;
-  const std::string status = aborted_ ? "stopped" : failures_ > 0 ? "items_failed" : "ok";
+  result.exit_code = interrupted_ ? kExitFatal : failures_ > 0 ? kExitItemsFailed : kExitOk;
+  const std::string status = interrupted_    ? "interrupted"
+                             : aborted_      ? "stopped"
+                             : failures_ > 0 ? "items_failed"
+                                             : "ok";
+  if (interrupted_) result.fatal_message = "interrupted before the run finished; run it again to resume";
   events_->run_end(status, result.exit_code, result.seconds, failures_);
   return result;
 }
 
 } // namespace
+
+void request_stop() noexcept {
+  g_stop_requested.store(true);
+}
 
 RunResult execute(ResolvedPipeline& pipeline, const RunDir& run_dir, const RunOptions& options, Console& console) {
   Run run(pipeline, run_dir, options, console);

@@ -162,6 +162,26 @@ TEST_CASE("a run killed with SIGKILL and re-run finishes with complete, untrunca
   REQUIRE(temps == 0);
 }
 
+TEST_CASE("Ctrl-C stops a run in order: status interrupted, exit 3, no partial files", "[resume]") {
+  e2e::TempDir dir("sigint");
+  const auto run = dir.path() / "run";
+  e2e::write_text(dir.path() / "p.yaml", pipeline(100, "", 100000, 20));
+  const auto p = (dir.path() / "p.yaml").string();
+  const std::string cmd =
+      "NO_COLOR=1 " + e2e::quote(LUMEN_BIN) + " run " + e2e::quote(p) + " --run-dir " + e2e::quote(run.string()) +
+      " --plugin-path " + e2e::quote(LUMEN_TEST_PLUGIN_DIR) +
+      " --threads 2 >/dev/null 2>&1 & pid=$!; sleep 0.5; kill -INT $pid; wait $pid; echo \"exit=$?\"";
+  auto r = e2e::shell(cmd);
+  REQUIRE_THAT(r.output, Catch::Contains("exit=3"));
+  REQUIRE_THAT(e2e::events(run, "run_end").at(0), Catch::Contains("\"status\":\"interrupted\""));
+  REQUIRE(count_files(run / "outputs", ".txt") < 100);
+  for (const auto& e : fs::recursive_directory_iterator(run))
+    REQUIRE(e.path().string().find(".lumen-tmp") == std::string::npos);
+  auto rerun = lumen({"run", p, "--run-dir", run.string()});
+  REQUIRE(rerun.exit_code == 0);
+  REQUIRE(count_files(run / "outputs", ".txt") == 100);
+}
+
 TEST_CASE("an aggregator sees every item and emits in finish", "[run]") {
   e2e::TempDir dir("aggregate");
   e2e::write_text(dir.path() / "p.yaml", "pipeline: agg\nversion: 1\nstages:\n  - id: src\n    use: testkit.count\n"

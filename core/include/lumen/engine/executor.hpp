@@ -33,6 +33,11 @@ struct RunResult {
   std::string fatal_message;
 };
 
+/// Asks running pipelines to stop soon: no new work units start, queued items are dropped,
+/// the run ends with status "interrupted" (exit code 3). Async-signal-safe: the host calls it
+/// from its SIGINT/SIGTERM handler. Files being written are abandoned, never left truncated.
+void request_stop() noexcept;
+
 /// Runs the pipeline into `run_dir`: writes config.yaml, events and ledger, then streams.
 [[nodiscard]] RunResult execute(ResolvedPipeline& pipeline, const RunDir& run_dir, const RunOptions& options,
                                 Console& console);
