@@ -92,7 +92,8 @@ struct StageState {
   bool after_aggregator = false;  // an aggregator is this stage or upstream of it
   int workers = 1;
   std::atomic<int> workers_left{0};
-  std::vector<WorkUnit> plan; // readers
+  std::vector<WorkUnit> plan;           // readers; identities are dropped once hashed
+  std::vector<std::string> unit_hashes; // stable_hash(identity) per planned unit
   std::atomic<std::size_t> next_unit{0};
   std::size_t units_to_run = 0;
   std::atomic<std::size_t> units_read{0};
@@ -141,6 +142,7 @@ private:
   std::unique_ptr<EventLog> events_;
   std::unique_ptr<Ledger> ledger_;
   std::vector<std::string> stage_hashes_;
+  std::vector<std::string> leaf_suffix_; // per stage: "|id:hash" of it and every stage upstream
   std::atomic<bool> aborted_{false};
   std::atomic<bool> interrupted_{false};
   std::atomic<std::uint64_t> failures_{0}, units_done_{0};
@@ -181,8 +183,12 @@ void Run::prepare() {
     states_.push_back(std::move(st));
     stage_hashes_.push_back(p_.stage_hash(i));
   }
-  // Producers of a queue are counted per upstream worker, so the queue closes when every
-  // upstream worker has finished.
+  for (std::size_t leaf = 0; leaf < n; ++leaf) {
+    std::string suffix;
+    for (std::size_t i = 0; i < n; ++i)
+      if (states_[leaf]->ancestors & (std::uint64_t{1} << i)) suffix += "|" + p_.stages[i].id + ":" + stage_hashes_[i];
+    leaf_suffix_.push_back(std::move(suffix));
+  }
   for (std::size_t i = n; i-- > 0;) {
     if (p_.stages[i].outputs.empty()) states_[i]->reach_leaves = std::uint64_t{1} << i;
     for (auto o : p_.stages[i].outputs) states_[i]->reach_leaves |= states_[o]->reach_leaves;
@@ -190,10 +196,7 @@ void Run::prepare() {
 }
 
 std::string Run::leaf_key(std::size_t reader, std::size_t unit, std::size_t leaf) const {
-  std::string text = states_[reader]->plan[unit].identity;
-  for (std::size_t i = 0; i < p_.stages.size(); ++i)
-    if (states_[leaf]->ancestors & (std::uint64_t{1} << i)) text += "|" + p_.stages[i].id + ":" + stage_hashes_[i];
-  return stable_hash(text);
+  return stable_hash(states_[reader]->unit_hashes[unit] + leaf_suffix_[leaf]);
 }
 
 void Run::plan_units() {
@@ -217,7 +220,14 @@ void Run::plan_units() {
       fail(i, nullptr, std::string("planning failed: ") + e.what());
       st.plan.clear();
     }
-    for (std::size_t u = 0; u < st.plan.size(); ++u) st.plan[u].index = static_cast<std::int64_t>(u);
+    // Keep 32 hex digits per unit instead of its identity text: memory per planned unit stays
+    // small when a run plans hundreds of thousands of files.
+    st.unit_hashes.reserve(st.plan.size());
+    for (std::size_t u = 0; u < st.plan.size(); ++u) {
+      st.plan[u].index = static_cast<std::int64_t>(u);
+      st.unit_hashes.push_back(stable_hash(st.plan[u].identity));
+      std::string().swap(st.plan[u].identity);
+    }
     units_planned_ += st.plan.size();
     st.units_to_run = st.plan.size();
   }

@@ -1,5 +1,6 @@
 #include "lumen/engine/ledger.hpp"
 
+#include "json_line.hpp"
 #include "lumen/error.hpp"
 
 #include <fstream>
@@ -10,10 +11,26 @@ namespace lumen::engine {
 
 std::string stable_hash(std::string_view text) {
   const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                static_cast<unsigned long long>(h.low64));
-  return buf;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    out[static_cast<std::size_t>(15 - i)] = hex[(h.high64 >> (4 * i)) & 15];
+    out[static_cast<std::size_t>(31 - i)] = hex[(h.low64 >> (4 * i)) & 15];
+  }
+  return out;
+}
+
+bool Ledger::parse_key(std::string_view text, Key& out) noexcept {
+  if (text.size() != 32) return false;
+  std::uint64_t parts[2] = {0, 0};
+  for (std::size_t i = 0; i < 32; ++i) {
+    const char c = text[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return false;
+    parts[i / 16] = (parts[i / 16] << 4) | static_cast<std::uint64_t>(v);
+  }
+  out = Key{parts[0], parts[1]};
+  return true;
 }
 
 Ledger::Ledger(const std::filesystem::path& file) {
@@ -23,7 +40,8 @@ Ledger::Ledger(const std::filesystem::path& file) {
     // A run killed mid-write can leave a partial last line: it is ignored, so that unit is redone.
     try {
       const auto j = nlohmann::json::parse(line);
-      keys_.insert(j.at("key").get<std::string>());
+      Key k;
+      if (parse_key(j.at("key").get<std::string>(), k)) keys_.insert(k);
     } catch (const nlohmann::json::exception&) {
     }
   }
@@ -36,15 +54,18 @@ Ledger::~Ledger() {
 }
 
 bool Ledger::contains(const std::string& key) const {
+  Key k;
+  if (!parse_key(key, k)) return false;
   std::lock_guard lock(mutex_);
-  return keys_.count(key) != 0;
+  return keys_.count(k) != 0;
 }
 
 void Ledger::record(const std::string& key, std::string_view unit_id, std::string_view leaf_stage) {
-  nlohmann::json j{{"key", key}, {"unit", unit_id}, {"leaf", leaf_stage}};
-  std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  Key k;
+  if (!parse_key(key, k)) throw Error("ledger: key '" + key + "' is not a 32-digit hex hash");
+  const std::string line = JsonLine().str("key", key).str("unit", unit_id).str("leaf", leaf_stage).finish();
   std::lock_guard lock(mutex_);
-  if (!keys_.insert(key).second) return;
+  if (!keys_.insert(k).second) return;
   std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);
 }

@@ -24,17 +24,20 @@ TEST_CASE("stable_hash is stable and 128-bit", "[ledger]") {
 
 TEST_CASE("Ledger persists keys and ignores a torn last line", "[ledger]") {
   const auto dir = temp_dir("ledger");
+  using lumen::engine::stable_hash;
+  const auto k1 = stable_hash("k1"), k2 = stable_hash("k2"), k3 = stable_hash("k3");
   {
     lumen::engine::Ledger l(dir / "ledger.jsonl");
-    l.record("k1", "unit1", "write");
-    l.record("k2", "unit2", "write");
-    l.record("k1", "unit1", "write"); // recorded once
+    l.record(k1, "unit1", "write");
+    l.record(k2, "unit2", "write");
+    l.record(k1, "unit1", "write"); // recorded once
+    REQUIRE_THROWS_WITH(l.record("not-a-hash", "u", "w"), Catch::Contains("not a 32-digit hex hash"));
   }
-  { std::ofstream(dir / "ledger.jsonl", std::ios::app) << R"({"key":"k3","un)"; } // a kill mid-write
+  { std::ofstream(dir / "ledger.jsonl", std::ios::app) << R"({"key":")" << k3 << R"(","un)"; } // a kill mid-write
   lumen::engine::Ledger again(dir / "ledger.jsonl");
-  REQUIRE(again.contains("k1"));
-  REQUIRE(again.contains("k2"));
-  REQUIRE_FALSE(again.contains("k3"));
+  REQUIRE(again.contains(k1));
+  REQUIRE(again.contains(k2));
+  REQUIRE_FALSE(again.contains(k3));
   REQUIRE(again.size() == 2);
   fs::remove_all(dir);
 }

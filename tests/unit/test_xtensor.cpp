@@ -1,7 +1,7 @@
+#include "lumen/xtensor.hpp"
+
 #include <catch2/catch.hpp>
 #include <xtensor/xmath.hpp>
-
-#include "lumen/xtensor.hpp"
 
 TEST_CASE("xtensor adaptors read crops in place and write through", "[xtensor]") {
   lumen::Array a(lumen::DType::f32, {4, 6});

@@ -4,6 +4,7 @@
 // only what changed.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -23,13 +24,24 @@ public:
   Ledger& operator=(const Ledger&) = delete;
   ~Ledger();
 
+  /// `key` is a stable_hash() value (32 hex digits).
   [[nodiscard]] bool contains(const std::string& key) const;
   void record(const std::string& key, std::string_view unit_id, std::string_view leaf_stage);
   [[nodiscard]] std::size_t size() const;
 
 private:
+  struct Key {
+    std::uint64_t hi = 0, lo = 0;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept { return static_cast<std::size_t>(k.lo ^ (k.hi * 31)); }
+  };
+  /// Keys are 32 hex digits; stored as 128 bits (a third of the memory of the text).
+  static bool parse_key(std::string_view text, Key& out) noexcept;
+
   mutable std::mutex mutex_;
-  std::unordered_set<std::string> keys_;
+  std::unordered_set<Key, KeyHash> keys_;
   std::FILE* file_ = nullptr;
 };
 
