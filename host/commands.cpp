@@ -81,15 +81,16 @@ int run_resolved(ResolvedPipeline& pipeline, const std::optional<std::filesystem
 std::string bounds_text(const ParamSpec& s) {
   std::string t;
   if (s.min || s.max)
-    t += " range " + (s.min ? param_bound_text(*s.min) : std::string("-inf")) + " .. " +
+    t += ", range " + (s.min ? param_bound_text(*s.min) : std::string("-inf")) + " .. " +
          (s.max ? param_bound_text(*s.max) : std::string("inf"));
   if (!s.choices.empty()) {
-    t += " one of {";
+    t += ", one of {";
     for (std::size_t i = 0; i < s.choices.size(); ++i) t += (i ? ", " : "") + s.choices[i];
     t += "}";
   }
   if (s.min_items > 0 || s.max_items != SIZE_MAX)
-    t += " length " + std::to_string(s.min_items) + ".." + (s.max_items == SIZE_MAX ? "" : std::to_string(s.max_items));
+    t +=
+        ", length " + std::to_string(s.min_items) + ".." + (s.max_items == SIZE_MAX ? "" : std::to_string(s.max_items));
   return t;
 }
 

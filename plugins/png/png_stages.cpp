@@ -1,6 +1,6 @@
 // The `png` plugin set: stage implementations and the plugin entry point.
 // What each stage does, and its parameters, are declared in png_stages.hpp; the libpng code
-// is in png_io.cpp and the path expansion in input_files.cpp.
+// is in png_io.cpp; the path expansion is the SDK's (lumen/input_paths.hpp).
 //
 // Example pipeline (re-compress a directory of PNGs):
 //   stages:
@@ -12,8 +12,6 @@
 //       with: {compression: 9, filter: all}
 #include "png_stages.hpp"
 
-#include "input_files.hpp"
-
 namespace lumen::png {
 
 // ---- png.read ----------------------------------------------------------------------------------
@@ -23,7 +21,7 @@ void PngRead::validate() const {
 }
 
 std::vector<WorkUnit> PngRead::plan() {
-  const auto files = expand_input_path(*path, ".png");
+  const auto files = expand_input_path(*path, {".png"});
   std::vector<WorkUnit> units;
   units.reserve(files.size());
   for (std::size_t i = 0; i < files.size(); ++i) {

@@ -8,7 +8,6 @@
 //   - id: in
 //     use: png.read
 //     with: {path: "frames/*.png"}
-#include "input_files.hpp"
 #include "lumen/testing.hpp"
 #include "png_io.hpp"
 #include "png_stages.hpp"
@@ -354,50 +353,6 @@ TEST_CASE("only u8 and u16 images of 1 to 4 channels are encodable", "[png][io][
   CHECK_THROWS_AS(lumen::png::check_encodable(lumen::Array(lumen::DType::u8, lumen::Shape{4}), "x"), lumen::InputError);
   CHECK_THROWS_AS(lumen::png::check_encodable(lumen::Array(), "x"), lumen::InputError);
   CHECK_NOTHROW(lumen::png::check_encodable(lumen::Array(lumen::DType::u16, lumen::Shape{4, 4, 4}), "x"));
-}
-
-TEST_CASE("glob patterns match file names like a shell", "[png][paths]") {
-  using lumen::png::glob_match;
-  CHECK(glob_match("*.png", "a.png"));
-  CHECK(glob_match("*.png", ".png") == false);
-  CHECK(glob_match(".*", ".hidden"));
-  CHECK(glob_match("f_??.png", "f_01.png"));
-  CHECK_FALSE(glob_match("f_??.png", "f_1.png"));
-  CHECK(glob_match("a*b*c", "aXXbYYc"));
-  CHECK(glob_match("a*b*c", "abbbc"));
-  CHECK_FALSE(glob_match("a*b*c", "abbbcd"));
-  CHECK(glob_match("*", "anything"));
-  CHECK(glob_match("exact.png", "exact.png"));
-  CHECK_FALSE(glob_match("exact.png", "exact.pngx"));
-}
-
-TEST_CASE("input paths expand to sorted file lists", "[png][paths]") {
-  TempDir tmp;
-  for (const char* n : {"b.png", "a.png", "c.PNG", ".hidden.png", "notes.txt", "f_10.png"}) put_file(tmp.path / n, {});
-  fs::create_directories(tmp.path / "sub.png");
-
-  const auto dir = lumen::png::expand_input_path(tmp.path.string(), ".png");
-  std::vector<std::string> names;
-  for (const auto& p : dir) names.push_back(p.filename().string());
-  CHECK(names == std::vector<std::string>{"a.png", "b.png", "c.PNG", "f_10.png"});
-
-  const auto glob = lumen::png::expand_input_path((tmp.path / "?.png").string(), ".png");
-  REQUIRE(glob.size() == 2);
-  CHECK(glob[0] == tmp.path / "a.png");
-
-  CHECK(lumen::png::expand_input_path((tmp.path / "b.png").string(), ".png").size() == 1);
-
-  try {
-    (void)lumen::png::expand_input_path((tmp.path / "z*.png").string(), ".png");
-    FAIL("no error");
-  } catch (const lumen::InputError& e) {
-    CHECK(contains(e.what(), "no file matches"));
-    CHECK(contains(e.what(), "z*.png"));
-  }
-  CHECK_THROWS_AS(lumen::png::expand_input_path((tmp.path / "absent.png").string(), ".png"), lumen::InputError);
-  CHECK_THROWS_AS(lumen::png::expand_input_path((tmp.path / "sub.png").string(), ".png"), lumen::InputError);
-  CHECK_FALSE(lumen::png::check_input_spec("d*/x.png").empty());
-  CHECK(lumen::png::check_input_spec("d/x*.png").empty());
 }
 
 TEST_CASE("png.write writes atomically under outputs and png.read reads the files back", "[png][stage]") {

@@ -1,10 +1,4 @@
-// Input path expansion: a file, a directory or a glob pattern -> sorted files (see input_files.hpp).
-//
-// Example pipeline:
-//   - id: in
-//     use: png.read
-//     with: {path: "tiles/*.png"}
-#include "input_files.hpp"
+#include "lumen/input_paths.hpp"
 
 #include "lumen/error.hpp"
 
@@ -12,7 +6,7 @@
 #include <cctype>
 #include <system_error>
 
-namespace lumen::png {
+namespace lumen {
 
 namespace {
 
@@ -28,12 +22,50 @@ bool is_regular(const std::filesystem::directory_entry& e) {
 }
 
 std::vector<std::filesystem::path> sorted(std::vector<std::filesystem::path> files) {
-  std::sort(files.begin(), files.end(),
-            [](const std::filesystem::path& a, const std::filesystem::path& b) { return a.native() < b.native(); });
+  std::sort(files.begin(), files.end(), [](const std::filesystem::path& a, const std::filesystem::path& b) {
+    return natural_less(a.native(), b.native());
+  });
   return files;
 }
 
+bool has_extension(const std::filesystem::path& p, const std::vector<std::string>& extensions) {
+  const auto ext = p.extension().string();
+  return std::any_of(extensions.begin(), extensions.end(), [&](const std::string& e) { return iequals(ext, e); });
+}
+
+std::string extension_list(const std::vector<std::string>& extensions) {
+  std::string out;
+  for (const auto& e : extensions) out += (out.empty() ? "*" : ", *") + e;
+  return out;
+}
+
 } // namespace
+
+bool natural_less(std::string_view a, std::string_view b) noexcept {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      // Compare digit runs by value: skip leading zeros, then longer is larger, then lexically.
+      std::size_t i0 = i, j0 = j;
+      while (i0 < a.size() && a[i0] == '0') ++i0;
+      while (j0 < b.size() && b[j0] == '0') ++j0;
+      std::size_t i1 = i0, j1 = j0;
+      while (i1 < a.size() && digit(a[i1])) ++i1;
+      while (j1 < b.size() && digit(b[j1])) ++j1;
+      if (i1 - i0 != j1 - j0) return i1 - i0 < j1 - j0;
+      if (const int c = a.substr(i0, i1 - i0).compare(b.substr(j0, j1 - j0)); c != 0) return c < 0;
+      if (i1 - i != j1 - j) return i1 - i < j1 - j; // equal value: fewer leading zeros first
+      i = i1;
+      j = j1;
+      continue;
+    }
+    if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+    ++i;
+    ++j;
+  }
+  return a.size() - i < b.size() - j;
+}
 
 bool has_wildcards(std::string_view text) noexcept {
   return text.find_first_of("*?") != std::string_view::npos;
@@ -70,7 +102,8 @@ std::string check_input_spec(std::string_view spec) {
   return {};
 }
 
-std::vector<std::filesystem::path> expand_input_path(std::string_view spec, std::string_view extension) {
+std::vector<std::filesystem::path> expand_input_path(std::string_view spec,
+                                                     const std::vector<std::string>& extensions) {
   const std::string text(spec);
   if (const auto problem = check_input_spec(spec); !problem.empty())
     throw InputError("path '" + text + "': " + problem);
@@ -94,10 +127,10 @@ std::vector<std::filesystem::path> expand_input_path(std::string_view spec, std:
     for (std::filesystem::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
       const auto file_name = it->path().filename().string();
       if (file_name.empty() || file_name.front() == '.') continue;
-      if (iequals(it->path().extension().string(), extension) && is_regular(*it)) files.push_back(it->path());
+      if (has_extension(it->path(), extensions) && is_regular(*it)) files.push_back(it->path());
     }
     if (files.empty())
-      throw InputError("path '" + text + "': no file matches (the directory has no *" + std::string(extension) +
+      throw InputError("path '" + text + "': no file matches (the directory has no " + extension_list(extensions) +
                        " files)");
     return sorted(std::move(files));
   }
@@ -106,4 +139,4 @@ std::vector<std::filesystem::path> expand_input_path(std::string_view spec, std:
   throw InputError("path '" + text + "': no file matches (no such file or directory)");
 }
 
-} // namespace lumen::png
+} // namespace lumen
