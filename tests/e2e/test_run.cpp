@@ -182,6 +182,26 @@ TEST_CASE("Ctrl-C stops a run in order: status interrupted, exit 3, no partial f
   REQUIRE(count_files(run / "outputs", ".txt") == 100);
 }
 
+TEST_CASE("a stage that asks for ordered input gets items in source order", "[run]") {
+  e2e::TempDir dir("ordered");
+  const auto p = (dir.path() / "p.yaml").string();
+  const auto text = [](const std::string& check) {
+    return "pipeline: o\nversion: 1\nstages:\n  - id: src\n    use: testkit.count\n    with: {count: 60}\n"
+           "  - id: shuffle\n    use: testkit.jitter\n  - id: check\n    use: testkit." +
+           check + "\n";
+  };
+  e2e::write_text(p, text("expect_order"));
+  auto ordered = lumen({"run", p, "--run-dir", (dir.path() / "ordered").string(), "--threads", "4"});
+  INFO(ordered.output);
+  REQUIRE(ordered.exit_code == 0);
+  // The control: the same pipeline without the request sees items out of order, so the
+  // check above can fail.
+  e2e::write_text(p, text("observe_order"));
+  auto unordered = lumen({"run", p, "--run-dir", (dir.path() / "unordered").string(), "--threads", "4"});
+  REQUIRE(unordered.exit_code == 2);
+  REQUIRE_THAT(unordered.output, Catch::Contains("out of order"));
+}
+
 TEST_CASE("an aggregator sees every item and emits in finish", "[run]") {
   e2e::TempDir dir("aggregate");
   e2e::write_text(dir.path() / "p.yaml", "pipeline: agg\nversion: 1\nstages:\n  - id: src\n    use: testkit.count\n"

@@ -7,6 +7,7 @@
 //   testkit.write    writer: writes `<outputs>/<id>.txt` atomically, `bytes` bytes long
 //   testkit.collect  aggregator: counts items, emits one summary item in finish()
 //   testkit.to_electrons, testkit.adu_only: declare units, to exercise the units checks
+//   testkit.jitter, testkit.expect_order, testkit.observe_order: ordered-input checks
 #include "lumen/lumen.hpp"
 
 #include <chrono>
@@ -117,6 +118,36 @@ public:
   void process(lumen::Item& item, lumen::Emit& emit) override { emit(std::move(item)); }
 };
 
+class Jitter final : public lumen::Transform {
+public:
+  static constexpr const char* summary = "Test transform: sleeps 0-4 ms depending on the item";
+  static constexpr const char* doc = "Concurrent; sleeps (index * 7) % 5 ms, so parallel workers finish out of order.";
+  static constexpr bool concurrent = true;
+  void process(lumen::Item& item, lumen::Emit& emit) override {
+    const auto index = item.meta.get_int("index").value_or(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds((index * 7) % 5));
+    emit(std::move(item));
+  }
+};
+
+// Checks the order it sees; `ordered` picks whether it asks the host for ordered input.
+template <bool Ordered> class OrderCheck final : public lumen::Transform {
+public:
+  static constexpr const char* summary = "Test transform: fails an item that arrives out of source order";
+  static constexpr const char* doc = "Fails any item whose meta index is below the previous one.";
+  static constexpr bool ordered_input = Ordered;
+  void process(lumen::Item& item, lumen::Emit& emit) override {
+    const auto index = item.meta.get_int("index").value_or(0);
+    if (index < last_)
+      throw lumen::InputError("out of order: " + std::to_string(index) + " after " + std::to_string(last_));
+    last_ = index;
+    emit(std::move(item));
+  }
+
+private:
+  std::int64_t last_ = -1; // serial stage: one worker
+};
+
 class Collect final : public lumen::Aggregator {
 public:
   static constexpr const char* summary = "Test aggregator: counts items";
@@ -137,4 +168,6 @@ private:
 LUMEN_PLUGIN("testkit", "1.0.0", "MIT", lumen::stage<Count>("testkit.count"), lumen::stage<Throw>("testkit.throw"),
              lumen::stage<Sleep>("testkit.sleep"), lumen::stage<Write>("testkit.write"),
              lumen::stage<Collect>("testkit.collect"), lumen::stage<ToElectrons>("testkit.to_electrons"),
-             lumen::stage<AduOnly>("testkit.adu_only"));
+             lumen::stage<AduOnly>("testkit.adu_only"), lumen::stage<Jitter>("testkit.jitter"),
+             lumen::stage<OrderCheck<true>>("testkit.expect_order"),
+             lumen::stage<OrderCheck<false>>("testkit.observe_order"));
