@@ -397,6 +397,10 @@ void Run::processor_worker(std::size_t s) {
     try {
       for (const auto& a : req.arrays)
         if (!item->has(a)) (void)item->array(a); // throws a clear InputError naming what is there
+      for (const auto& k : req.meta_keys)
+        if (!item->meta.has(k))
+          throw InputError(p_.stages[s].use + " requires the meta key '" + k + "', which item '" + item->id() +
+                           "' does not have");
       if (!accepted_units.empty())
         if (const auto u = item->meta.get_string(keys::units);
             u && std::find(accepted_units.begin(), accepted_units.end(), *u) == accepted_units.end())

@@ -246,4 +246,73 @@ TEST_CASE("units a stage does not accept: caught by validate when known, at run 
   REQUIRE_THAT(e2e::events(run, "item_failed").at(0),
                Catch::Contains("testkit.adu_only requires units adu, but item 'item"));
   REQUIRE(e2e::events(run, "item_failed").size() == 3);
+
+  // A required meta key that an item lacks fails that item with a message naming the key.
+  e2e::write_text(p, "pipeline: u\nversion: 1\nstages:\n  - id: src\n    use: testkit.count\n"
+                     "  - id: all\n    use: testkit.collect\n  - id: boom\n    use: testkit.throw\n");
+  const auto run2 = dir.path() / "run2";
+  auto m = lumen({"run", p, "--run-dir", run2.string()});
+  REQUIRE(m.exit_code == 2);
+  REQUIRE_THAT(e2e::events(run2, "item_failed").at(0),
+               Catch::Contains("testkit.throw requires the meta key 'index', which item 'summary' does not have"));
+}
+
+TEST_CASE("the shipped demo pipeline runs, and its PNGs read back through png.read", "[demo]") {
+  e2e::TempDir dir("demo");
+  const auto run = dir.path() / "run";
+  auto r = lumen({"run", std::string(LUMEN_SOURCE_DIR) + "/pipelines/demo.yaml", "--set", "vars.count=3", "--set",
+                  "vars.size=128", "--run-dir", run.string()});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(count_files(run / "outputs", ".png") == 3);
+  REQUIRE(fs::exists(run / "outputs" / "starfield_0002.png"));
+
+  e2e::write_text(dir.path() / "back.yaml", "pipeline: back\nversion: 1\nvars:\n  input: \"\"\nstages:\n"
+                                            "  - id: in\n    use: png.read\n    with: {path: \"${input}\"}\n"
+                                            "  - id: out\n    use: png.write\n    with: {name: \"copy_{stem}.png\"}\n");
+  auto back = lumen({"run", (dir.path() / "back.yaml").string(), "--set", "vars.input=" + (run / "outputs").string(),
+                     "--run-dir", (dir.path() / "back").string()});
+  INFO(back.output);
+  REQUIRE(back.exit_code == 0);
+  REQUIRE(count_files(dir.path() / "back" / "outputs", ".png") == 3);
+  REQUIRE(e2e::read_text(dir.path() / "back" / "outputs" / "copy_starfield_0001.png") ==
+          e2e::read_text(run / "outputs" / "starfield_0001.png")); // same pixels, same encoder settings
+}
+
+TEST_CASE("a reader whose input matches nothing fails clearly and the run reports it", "[run]") {
+  e2e::TempDir dir("nomatch");
+  e2e::write_text(dir.path() / "p.yaml",
+                  "pipeline: p\nversion: 1\nstages:\n  - id: in\n    use: png.read\n"
+                  "    with: {path: /nonexistent/frames_*.png}\n  - id: out\n    use: png.write\n");
+  const auto run = dir.path() / "run";
+  auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--run-dir", run.string()});
+  REQUIRE(r.exit_code == 2);
+  REQUIRE_THAT(e2e::events(run, "item_failed").at(0),
+               Catch::Contains("path '/nonexistent/frames_*.png': no file matches"));
+}
+
+TEST_CASE("a corrupt input file fails its item, the others are written", "[run]") {
+  e2e::TempDir dir("corrupt");
+  const auto run = dir.path() / "run";
+  REQUIRE(lumen({"run", std::string(LUMEN_SOURCE_DIR) + "/pipelines/demo.yaml", "--set", "vars.count=3", "--set",
+                 "vars.size=64", "--run-dir", run.string()})
+              .exit_code == 0);
+  const auto input = dir.path() / "input";
+  fs::create_directories(input);
+  for (const auto& e : fs::directory_iterator(run / "outputs")) fs::copy_file(e.path(), input / e.path().filename());
+  const auto victim = input / "starfield_0001.png";
+  const auto full = e2e::read_text(victim);
+  e2e::write_text(victim, full.substr(0, full.size() / 2)); // truncated
+  e2e::write_text(dir.path() / "p.yaml", "pipeline: p\nversion: 1\nvars:\n  input: \"\"\nstages:\n  - id: in\n"
+                                         "    use: png.read\n    with: {path: \"${input}\"}\n  - id: out\n"
+                                         "    use: png.write\n");
+  const auto run2 = dir.path() / "run2";
+  auto r = lumen(
+      {"run", (dir.path() / "p.yaml").string(), "--set", "vars.input=" + input.string(), "--run-dir", run2.string()});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 2);
+  const auto failed = e2e::events(run2, "item_failed");
+  REQUIRE(failed.size() == 1);
+  REQUIRE_THAT(failed[0], Catch::Contains("starfield_0001.png"));
+  REQUIRE(count_files(run2 / "outputs", ".png") == 2);
 }
