@@ -38,6 +38,18 @@ TEST_CASE("ParamSpec::check enforces type, range, choices and length", "[params]
   REQUIRE(roi.check(lumen::ParamValue{std::vector<std::int64_t>{256, 256}}).empty());
 }
 
+TEST_CASE("Param<int> rejects values outside the int range instead of truncating", "[params]") {
+  struct Wide final : lumen::Transform {
+    lumen::Param<int> width{this, "width", 512, "width"};
+    lumen::Param<int> small{this, "small", 1, "small", lumen::Min{0}, lumen::Max{9}};
+    void process(lumen::Item&, lumen::Emit&) override {}
+  } w;
+  const auto& spec = w.params()[0]->spec();
+  REQUIRE(spec.check(lumen::ParamValue{std::int64_t{5000000000}}) == "5000000000 is above the maximum 2147483647");
+  REQUIRE(spec.check(lumen::ParamValue{std::int64_t{-5}}).empty());
+  REQUIRE(*w.params()[1]->spec().max == 9.0); // a narrower range stays
+}
+
 TEST_CASE("Param assign and value text", "[params]") {
   Demo d;
   d.params()[0]->assign(lumen::ParamValue{3.25});

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -132,11 +133,13 @@ public:
       : ParamBase(owner, make_spec(std::move(name), std::move(doc), ParamValue{Stored(default_value)})),
         value_(std::move(default_value)) {
     (apply(constraints), ...);
+    clamp_to_type();
   }
   template <typename... C>
   Param(Stage* owner, std::string name, Required, std::string doc, C&&... constraints)
       : ParamBase(owner, make_spec(std::move(name), std::move(doc), std::nullopt)) {
     (apply(constraints), ...);
+    clamp_to_type();
   }
 
   [[nodiscard]] const T& get() const noexcept { return value_; }
@@ -151,6 +154,15 @@ public:
   [[nodiscard]] ParamValue current() const override { return ParamValue{Stored(value_)}; }
 
 private:
+  // A Param<int> never silently truncates a 64-bit YAML value: its range is the int range
+  // unless the author gave a narrower one.
+  void clamp_to_type() {
+    if constexpr (std::is_same_v<T, int>) {
+      constexpr double lo = std::numeric_limits<int>::min(), hi = std::numeric_limits<int>::max();
+      if (!spec_.min || *spec_.min < lo) spec_.min = lo;
+      if (!spec_.max || *spec_.max > hi) spec_.max = hi;
+    }
+  }
   static ParamSpec make_spec(std::string name, std::string doc, std::optional<ParamValue> def) {
     ParamSpec s;
     s.name = std::move(name);
