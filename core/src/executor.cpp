@@ -92,8 +92,9 @@ struct StageState {
   bool after_aggregator = false;  // an aggregator is this stage or upstream of it
   int workers = 1;
   std::atomic<int> workers_left{0};
-  std::vector<WorkUnit> plan;           // readers; identities are dropped once hashed
-  std::vector<std::string> unit_hashes; // stable_hash(identity) per planned unit
+  std::vector<WorkUnit> plan;             // readers; identities are dropped once hashed
+  std::vector<std::string> unit_hashes;   // stable_hash(identity) per planned unit
+  std::vector<std::uint64_t> done_leaves; // per planned unit: leaves the ledger records as done
   std::atomic<std::size_t> next_unit{0};
   std::size_t units_to_run = 0;
   std::atomic<std::size_t> units_read{0};
@@ -228,10 +229,22 @@ void Run::plan_units() {
       st.unit_hashes.push_back(stable_hash(st.plan[u].identity));
       std::string().swap(st.plan[u].identity);
     }
+    // What the ledger already holds, decided once per unit: leaves below an aggregator never
+    // count as done (an aggregate needs all its inputs), nor do leaves `--from` asks to redo.
+    st.done_leaves.assign(st.plan.size(), 0);
+    if (opt_.use_ledger)
+      for (std::size_t u = 0; u < st.plan.size(); ++u) {
+        for (std::size_t leaf = 0; leaf < p_.stages.size(); ++leaf) {
+          const auto bit = std::uint64_t{1} << leaf;
+          if ((st.reach_leaves & bit) && !(redo_mask & bit) && !states_[leaf]->after_aggregator &&
+              ledger_->contains(leaf_key(i, u, leaf)))
+            st.done_leaves[u] |= bit;
+        }
+        if (st.done_leaves[u] == st.reach_leaves) ++units_skipped_;
+      }
     units_planned_ += st.plan.size();
     st.units_to_run = st.plan.size();
   }
-  (void)redo_mask;
 }
 
 void Run::fail(std::size_t s, const Item* item, const std::string& message) {
@@ -335,19 +348,7 @@ void Run::reader_worker(std::size_t s) {
     const std::size_t u = st.next_unit.fetch_add(1);
     if (u >= st.plan.size()) break;
     const auto& unit = st.plan[u];
-    std::uint64_t done = 0;
-    const std::uint64_t redo = opt_.redo_from_stage.empty() ? 0 : [&] {
-      for (std::size_t i = 0; i < p_.stages.size(); ++i)
-        if (p_.stages[i].id == opt_.redo_from_stage) return states_[i]->reach_leaves;
-      return std::uint64_t{0};
-    }();
-    if (opt_.use_ledger)
-      for (std::size_t leaf = 0; leaf < p_.stages.size(); ++leaf) {
-        const auto bit = std::uint64_t{1} << leaf;
-        if ((st.reach_leaves & bit) && !(redo & bit) && !states_[leaf]->after_aggregator &&
-            ledger_->contains(leaf_key(s, u, leaf)))
-          done |= bit;
-      }
+    const std::uint64_t done = st.done_leaves[u];
     if (done == st.reach_leaves) {
       ++st.units_read;
       continue; // counted as skipped in run_start
@@ -458,19 +459,6 @@ RunResult Run::execute() {
     }
   }
   plan_units();
-  // Count units the ledger already covers, for the report.
-  for (std::size_t i = 0; i < p_.stages.size(); ++i) {
-    if (p_.stages[i].stage->kind() != StageKind::reader || !opt_.use_ledger || !opt_.redo_from_stage.empty()) continue;
-    const auto& st = *states_[i];
-    for (std::size_t u = 0; u < st.plan.size(); ++u) {
-      bool all = true;
-      for (std::size_t leaf = 0; leaf < p_.stages.size() && all; ++leaf) {
-        const auto bit = std::uint64_t{1} << leaf;
-        if (st.reach_leaves & bit) all = !states_[leaf]->after_aggregator && ledger_->contains(leaf_key(i, u, leaf));
-      }
-      if (all) ++units_skipped_;
-    }
-  }
   events_->run_start(dir_.run_id, p_.name, p_.file.string(), threads_, units_planned_, units_skipped_);
   if (units_skipped_ > 0)
     console_.log(LogLevel::info, "",

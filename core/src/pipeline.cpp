@@ -84,7 +84,7 @@ private:
   std::optional<ParamValue> convert(const YAML::Node& n, const ParamSpec& spec, const SourceLoc& l,
                                     const std::string& where);
   void resolve_stage(const YAML::Node& node, std::size_t index, ResolvedPipeline& out);
-  void wire(const YAML::Node& stages, ResolvedPipeline& out);
+  void wire(ResolvedPipeline& out);
   void check_requirements(ResolvedPipeline& out);
 
   std::string file_;
@@ -462,8 +462,7 @@ void Resolver::resolve_stage(const YAML::Node& node, std::size_t index, Resolved
   out.stages.push_back(std::move(rs));
 }
 
-void Resolver::wire(const YAML::Node& stages, ResolvedPipeline& out) {
-  (void)stages;
+void Resolver::wire(ResolvedPipeline& out) {
   std::vector<std::string> ids;
   for (std::size_t i = 0; i < out.stages.size(); ++i) {
     auto& s = out.stages[i];
@@ -655,7 +654,7 @@ ResolvedPipeline Resolver::run(const std::string& text) {
     error(stages ? loc(stages) : SourceLoc{file_, 1, 1}, "missing 'stages:', a list of {id, use, with, from}");
   } else {
     for (std::size_t i = 0; i < stages.size(); ++i) resolve_stage(stages[i], i, out);
-    if (diags_.empty()) wire(stages, out);
+    if (diags_.empty()) wire(out);
     if (diags_.empty()) check_requirements(out);
   }
   out.vars.clear();

@@ -22,6 +22,20 @@ std::string numbered_id(const char* prefix, int digits, std::int64_t index) {
   return buf;
 }
 
+// One work unit per generated item: id "<prefix>/NNNN", identity = `common` + the index.
+std::vector<WorkUnit> numbered_units(const char* prefix, int digits, std::int64_t count, const std::string& common) {
+  std::vector<WorkUnit> units;
+  units.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    WorkUnit u;
+    u.id = numbered_id(prefix, digits, i);
+    u.identity = common + " index=" + std::to_string(i);
+    u.index = i;
+    units.push_back(std::move(u));
+  }
+  return units;
+}
+
 } // namespace
 
 // ---- synth.starfield ---------------------------------------------------------------------------
@@ -59,23 +73,13 @@ std::vector<WorkUnit> Starfield::plan() {
     if (p->spec().name == "count") continue;
     common += ' ' + p->spec().name + '=' + param_value_text(p->current());
   }
-  std::vector<WorkUnit> units;
-  units.reserve(static_cast<std::size_t>(*count));
-  for (std::int64_t i = 0; i < *count; ++i) {
-    WorkUnit u;
-    u.id = numbered_id("starfield", 4, i);
-    u.identity = common + " index=" + std::to_string(i);
-    u.index = i;
-    units.push_back(std::move(u));
-  }
-  return units;
+  return numbered_units("starfield", 4, *count, common);
 }
 
 void Starfield::read(const WorkUnit& unit, Emit& emit) {
   const StarfieldSpec s = spec();
   Item item(unit.id);
   item.set("image", make_starfield(s, unit.index));
-  // Meta::set has an `int` overload that would truncate doubles and int64s: pass MetaValue.
   item.meta.set(keys::units, "adu");
   item.meta.set(keys::cfa, s.bayer ? "RGGB" : "none");
   item.meta.set(keys::domain, "astronomy");
@@ -86,24 +90,14 @@ void Starfield::read(const WorkUnit& unit, Emit& emit) {
   item.meta.set("fwhm_px", MetaValue{s.fwhm_px}, "PSF full width at half maximum", "px");
   item.meta.set("seed", MetaValue{*seed}, "synthetic field seed");
   item.meta.set("index", MetaValue{unit.index}, "frame index");
-  item.provenance.source_file = "";
   emit(std::move(item));
 }
 
 // ---- synth.items -------------------------------------------------------------------------------
 
 std::vector<WorkUnit> Items::plan() {
-  std::vector<WorkUnit> units;
-  units.reserve(static_cast<std::size_t>(*count));
   const std::string common = "synth.items width=" + std::to_string(*width) + " height=" + std::to_string(*height);
-  for (std::int64_t i = 0; i < *count; ++i) {
-    WorkUnit u;
-    u.id = numbered_id("items", 6, i);
-    u.identity = common + " index=" + std::to_string(i);
-    u.index = i;
-    units.push_back(std::move(u));
-  }
-  return units;
+  return numbered_units("items", 6, *count, common);
 }
 
 void Items::read(const WorkUnit& unit, Emit& emit) {

@@ -1,6 +1,6 @@
 // Unit tests for the `png` set: bit-exact write/read round trips for u8/u16 x gray, gray+alpha,
 // RGB, RGBA; 16-bit byte order checked against hand-made PNG bytes; palette, tRNS, low bit
-// depth and interlaced files; corrupt, truncated and non-PNG files; path expansion; and the
+// depth and interlaced files; corrupt, truncated and non-PNG files; and the
 // png.read / png.write stages driven directly with a test context.
 //
 // Run: build/bin/test_png   (or ctest -R png)
