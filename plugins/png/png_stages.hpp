@@ -24,7 +24,7 @@
 
 namespace lumen::png {
 
-class PngRead final : public Reader {
+class PngRead final : public FileReader {
 public:
   static constexpr const char* summary =
       "Reads PNG files (gray, gray+alpha, RGB, RGBA, palette; 1-16 bit) into u8 or u16 images";
@@ -44,18 +44,14 @@ public:
       "    with: {path: \"scans/*.png\"}\n";
   static constexpr bool concurrent = true;
 
-  Param<std::string> path{this, "path", Required{},
-                          "a PNG file, a directory (all *.png, sorted) or a glob pattern such as frames/*.png "
-                          "(wildcards * and ? in the file name only)"};
+  PngRead() : FileReader({".png"}, "PNG") {}
 
   Produces out_{this, {.arrays = {"image"}, .meta_keys = {"bit_depth", "channels"}, .units = ""}};
 
-  void validate() const override;
-  [[nodiscard]] std::vector<WorkUnit> plan() override;
   void read(const WorkUnit& unit, Emit& emit) override;
 };
 
-class PngWrite final : public Writer {
+class PngWrite final : public FileWriter {
 public:
   static constexpr const char* summary = "Writes u8 or u16 images as PNG files (atomically) under the run's outputs";
   static constexpr const char* doc =
@@ -74,11 +70,8 @@ public:
       "    with: {dir: png, name: \"{stem}_{index:04d}.png\", compression: 6, filter: paeth}\n";
   static constexpr bool concurrent = true; // process() only reads the parameters
 
-  Param<std::string> dir{this, "dir", std::string{},
-                         "output directory: empty for the run's outputs/; a relative path is inside outputs/; an "
-                         "absolute path is used as given"};
-  Param<std::string> name{this, "name", std::string("{id}.png"),
-                          "file-name template: {id}, {stem}, {index:04d}, {stage} or any meta key"};
+  PngWrite() : FileWriter("{id}.png") {}
+
   Param<int> compression{this, "compression", 1, "zlib level: 0 (fastest) to 9 (smallest files)", Min{0}, Max{9}};
   Param<std::string> filter{this, "filter", std::string("none"),
                             "PNG row filter: none (fastest), sub, up, avg, paeth, or all (smallest files, slowest)",
@@ -87,11 +80,7 @@ public:
   Requires in_{this, {.arrays = {"image"}, .meta_keys = {}, .units = ""}};
   Produces out_{this, {.arrays = {}, .meta_keys = {"png_path"}, .units = ""}};
 
-  void validate() const override;
   void process(Item& item, Emit& emit) override;
-
-  /// Where files go: outputs/, outputs/<dir> or <dir> when absolute.
-  [[nodiscard]] std::filesystem::path output_root() const;
 };
 
 } // namespace lumen::png

@@ -5,6 +5,7 @@
 #include "lumen/array.hpp"
 #include "lumen/atomic_file.hpp"
 #include "lumen/error.hpp"
+#include "lumen/file_stages.hpp"
 #include "lumen/input_paths.hpp"
 #include "lumen/item.hpp"
 #include "lumen/meta.hpp"

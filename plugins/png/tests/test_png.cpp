@@ -9,11 +9,11 @@
 //     use: png.read
 //     with: {path: "frames/*.png"}
 #include "lumen/testing.hpp"
+#include "lumen_test_files.hpp"
 #include "png_io.hpp"
 #include "png_stages.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
@@ -23,7 +23,6 @@
 #include <png.h>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 #include <zlib.h>
 
@@ -36,23 +35,7 @@ namespace {
 using TestContext = lumen::testing::Context;
 using Collect = lumen::testing::Collect;
 
-// A fresh directory, removed with everything in it at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("lumen-test-png-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using lumen::test::TempDir;
 
 lumen::Array random_image(lumen::DType dtype, std::int64_t h, std::int64_t w, std::int64_t c, unsigned seed) {
   const lumen::Shape shape = c == 1 ? lumen::Shape{h, w} : lumen::Shape{h, w, c};
@@ -82,11 +65,6 @@ void write_file(const fs::path& path, const lumen::Array& image, lumen::png::Wri
     throw;
   }
   std::fclose(f);
-}
-
-std::vector<unsigned char> file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void put_file(const fs::path& path, const std::vector<unsigned char>& bytes) {
@@ -144,11 +122,11 @@ bool contains(const std::string& text, const std::string& part) {
 } // namespace
 
 TEST_CASE("PNG round trips are bit exact for u8 and u16 with 1 to 4 channels", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   const auto dtype = GENERATE(lumen::DType::u8, lumen::DType::u16);
   const auto channels = GENERATE(1, 2, 3, 4);
   const lumen::Array image = random_image(dtype, 37, 53, channels, static_cast<unsigned>(channels * 7 + 1));
-  const fs::path file = tmp.path / "round.png";
+  const fs::path file = tmp.path() / "round.png";
   write_file(file, image);
   const auto decoded = lumen::png::read_png(file);
   CHECK(decoded.channels == channels);
@@ -157,11 +135,11 @@ TEST_CASE("PNG round trips are bit exact for u8 and u16 with 1 to 4 channels", "
 }
 
 TEST_CASE("every filter and compression level gives the same pixels", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   const lumen::Array image = random_image(lumen::DType::u16, 20, 31, 3, 5);
   for (const char* f : {"none", "sub", "up", "avg", "paeth", "all"}) {
     for (int level : {0, 1, 9}) {
-      const fs::path file = tmp.path / (std::string(f) + std::to_string(level) + ".png");
+      const fs::path file = tmp.path() / (std::string(f) + std::to_string(level) + ".png");
       write_file(file, image, {level, lumen::png::filter_from_name(f)});
       CHECK(same_pixels(lumen::png::read_png(file).image, image));
     }
@@ -170,24 +148,24 @@ TEST_CASE("every filter and compression level gives the same pixels", "[png][io]
 }
 
 TEST_CASE("16-bit samples are written big-endian", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   lumen::Array image(lumen::DType::u16, lumen::Shape{1, 2});
   image.writable<std::uint16_t>().data()[0] = 0x1234;
   image.writable<std::uint16_t>().data()[1] = 0xABCD;
-  const fs::path file = tmp.path / "be.png";
+  const fs::path file = tmp.path() / "be.png";
   write_file(file, image, {0, lumen::png::Filter::none}); // level 0: the IDAT holds the raw row
-  const auto bytes = file_bytes(file);
+  const auto bytes = lumen::test::read_bytes(file);
   const std::vector<unsigned char> row = {0x00, 0x12, 0x34, 0xAB, 0xCD}; // filter byte, then big-endian samples
   CHECK(std::search(bytes.begin(), bytes.end(), row.begin(), row.end()) != bytes.end());
 }
 
 TEST_CASE("16-bit files made by hand decode to native values", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   HandPng p;
   p.width = 2;
   p.bit_depth = 16;
   p.raw_rows = {0x00, 0x12, 0x34, 0xAB, 0xCD};
-  const fs::path file = tmp.path / "hand16.png";
+  const fs::path file = tmp.path() / "hand16.png";
   put_file(file, hand_png(p));
   const auto d = lumen::png::read_png(file);
   REQUIRE(d.image.dtype() == lumen::DType::u16);
@@ -197,15 +175,15 @@ TEST_CASE("16-bit files made by hand decode to native values", "[png][io]") {
 }
 
 TEST_CASE("palette, transparency and low bit depths expand", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   SECTION("palette becomes RGB") {
     HandPng p;
     p.width = 2;
     p.color_type = 3;
     p.plte = {10, 20, 30, 200, 210, 220};
     p.raw_rows = {0x00, 1, 0};
-    put_file(tmp.path / "pal.png", hand_png(p));
-    const auto d = lumen::png::read_png(tmp.path / "pal.png");
+    put_file(tmp.path() / "pal.png", hand_png(p));
+    const auto d = lumen::png::read_png(tmp.path() / "pal.png");
     REQUIRE(d.image.shape() == lumen::Shape{1, 2, 3});
     const auto v = d.image.view<std::uint8_t>();
     CHECK(v.at(0, 0, 0) == 200);
@@ -219,8 +197,8 @@ TEST_CASE("palette, transparency and low bit depths expand", "[png][io]") {
     p.plte = {10, 20, 30, 200, 210, 220};
     p.trns = {0};
     p.raw_rows = {0x00, 0, 1};
-    put_file(tmp.path / "palt.png", hand_png(p));
-    const auto d = lumen::png::read_png(tmp.path / "palt.png");
+    put_file(tmp.path() / "palt.png", hand_png(p));
+    const auto d = lumen::png::read_png(tmp.path() / "palt.png");
     REQUIRE(d.image.shape() == lumen::Shape{1, 2, 4});
     const auto v = d.image.view<std::uint8_t>();
     CHECK(v.at(0, 0, 3) == 0);
@@ -232,8 +210,8 @@ TEST_CASE("palette, transparency and low bit depths expand", "[png][io]") {
     p.width = 8;
     p.bit_depth = 1;
     p.raw_rows = {0x00, 0b10100000};
-    put_file(tmp.path / "bits.png", hand_png(p));
-    const auto d = lumen::png::read_png(tmp.path / "bits.png");
+    put_file(tmp.path() / "bits.png", hand_png(p));
+    const auto d = lumen::png::read_png(tmp.path() / "bits.png");
     REQUIRE(d.image.shape() == lumen::Shape{1, 8});
     CHECK(d.file_bit_depth == 1);
     const auto v = d.image.view<std::uint8_t>();
@@ -245,9 +223,9 @@ TEST_CASE("palette, transparency and low bit depths expand", "[png][io]") {
 }
 
 TEST_CASE("interlaced files decode like plain ones", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   const lumen::Array image = random_image(lumen::DType::u8, 13, 17, 3, 11);
-  const fs::path file = tmp.path / "adam7.png";
+  const fs::path file = tmp.path() / "adam7.png";
   {
     // Written with libpng directly (its default error handler aborts, fine in a test).
     std::FILE* f = std::fopen(file.c_str(), "wb");
@@ -270,18 +248,18 @@ TEST_CASE("interlaced files decode like plain ones", "[png][io]") {
 }
 
 TEST_CASE("strided views are written correctly", "[png][io]") {
-  TempDir tmp;
+  TempDir tmp("png");
   const lumen::Array image = random_image(lumen::DType::u8, 30, 40, 1, 3);
   const lumen::Array crop = image.crop(5, 7, 10, 20);
-  write_file(tmp.path / "crop.png", crop);
-  CHECK(same_pixels(lumen::png::read_png(tmp.path / "crop.png").image, crop));
+  write_file(tmp.path() / "crop.png", crop);
+  CHECK(same_pixels(lumen::png::read_png(tmp.path() / "crop.png").image, crop));
 }
 
 TEST_CASE("bad files give an InputError naming the file", "[png][io][errors]") {
-  TempDir tmp;
-  const fs::path good = tmp.path / "good.png";
+  TempDir tmp("png");
+  const fs::path good = tmp.path() / "good.png";
   write_file(good, random_image(lumen::DType::u8, 64, 64, 3, 2), {9, lumen::png::Filter::none});
-  const auto bytes = file_bytes(good);
+  const auto bytes = lumen::test::read_bytes(good);
 
   const auto expect_error = [](const fs::path& file, const std::string& words) {
     try {
@@ -295,46 +273,46 @@ TEST_CASE("bad files give an InputError naming the file", "[png][io][errors]") {
   };
 
   SECTION("truncated in the pixel data") {
-    const fs::path file = tmp.path / "half.png";
+    const fs::path file = tmp.path() / "half.png";
     put_file(file, std::vector<unsigned char>(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
     expect_error(file, "truncated PNG");
   }
   SECTION("truncated in the header") {
-    const fs::path file = tmp.path / "head.png";
+    const fs::path file = tmp.path() / "head.png";
     put_file(file, std::vector<unsigned char>(bytes.begin(), bytes.begin() + 20));
     expect_error(file, "truncated PNG");
   }
   SECTION("missing its last chunk") {
-    const fs::path file = tmp.path / "noend.png";
+    const fs::path file = tmp.path() / "noend.png";
     put_file(file, std::vector<unsigned char>(bytes.begin(), bytes.end() - 12));
     expect_error(file, "truncated PNG");
   }
   SECTION("damaged pixel data") {
     auto bad = bytes;
     for (std::size_t i = 60; i < 80; ++i) bad[i] ^= 0x5A;
-    const fs::path file = tmp.path / "crc.png";
+    const fs::path file = tmp.path() / "crc.png";
     put_file(file, bad);
     expect_error(file, "corrupt PNG image data");
   }
   SECTION("not a PNG at all") {
-    const fs::path file = tmp.path / "text.png";
+    const fs::path file = tmp.path() / "text.png";
     put_file(file, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'});
     expect_error(file, "not a PNG");
   }
   SECTION("empty file") {
-    const fs::path file = tmp.path / "empty.png";
+    const fs::path file = tmp.path() / "empty.png";
     put_file(file, {});
     expect_error(file, "not a PNG");
   }
   SECTION("missing file") {
-    expect_error(tmp.path / "absent.png", "cannot open");
+    expect_error(tmp.path() / "absent.png", "cannot open");
   }
   SECTION("a header claiming a huge image") {
     HandPng p;
     p.width = 200000;
     p.height = 200000;
     p.raw_rows = {0x00, 0x00};
-    const fs::path file = tmp.path / "huge.png";
+    const fs::path file = tmp.path() / "huge.png";
     put_file(file, hand_png(p));
     expect_error(file, "truncated or corrupt");
   }
@@ -356,8 +334,8 @@ TEST_CASE("only u8 and u16 images of 1 to 4 channels are encodable", "[png][io][
 }
 
 TEST_CASE("png.write writes atomically under outputs and png.read reads the files back", "[png][stage]") {
-  TempDir tmp;
-  TestContext ctx(tmp.path / "outputs");
+  TempDir tmp("png");
+  TestContext ctx(tmp.path() / "outputs");
   fs::create_directories(ctx.outputs_dir());
 
   lumen::png::PngWrite writer;
@@ -407,8 +385,8 @@ TEST_CASE("png.write writes atomically under outputs and png.read reads the file
 }
 
 TEST_CASE("png.write refuses float images before creating a file", "[png][stage][errors]") {
-  TempDir tmp;
-  TestContext ctx(tmp.path);
+  TempDir tmp("png");
+  TestContext ctx(tmp.path());
   lumen::png::PngWrite writer;
   writer.attach(ctx);
   writer.start();
@@ -417,7 +395,7 @@ TEST_CASE("png.write refuses float images before creating a file", "[png][stage]
   Collect out;
   CHECK_THROWS_AS(writer.process(item, out), lumen::InputError);
   CHECK(out.items.empty());
-  CHECK(fs::is_empty(tmp.path));
+  CHECK(fs::is_empty(tmp.path()));
 }
 
 TEST_CASE("png stages check their parameters", "[png][stage][errors]") {
@@ -429,8 +407,8 @@ TEST_CASE("png stages check their parameters", "[png][stage][errors]") {
   reader.path.assign(lumen::ParamValue{std::string("night*/frame.png")});
   CHECK_THROWS_AS(reader.validate(), lumen::ConfigError);
 
-  TempDir tmp;
-  reader.path.assign(lumen::ParamValue{tmp.path.string()});
+  TempDir tmp("png");
+  reader.path.assign(lumen::ParamValue{tmp.path().string()});
   reader.validate();
   CHECK_THROWS_AS(reader.plan(), lumen::InputError);
 }

@@ -1,0 +1,100 @@
+#include "lumen/file_stages.hpp"
+
+#include "lumen/error.hpp"
+#include "lumen/input_paths.hpp"
+#include "lumen/name_template.hpp"
+
+#include <cstdio>
+
+namespace lumen {
+
+namespace {
+
+std::string path_doc(const std::vector<std::string>& extensions, std::string_view format) {
+  std::string list;
+  for (const auto& ext : extensions) list += (list.empty() ? "*" : ", *") + ext;
+  return "a " + std::string(format) + " file, a directory (every " + list +
+         " in it, natural order, not recursive) or a glob such as frames/*" +
+         (extensions.empty() ? std::string() : extensions.front()) + " (wildcards * and ? in the file name only)";
+}
+
+} // namespace
+
+FileReader::FileReader(std::vector<std::string> extensions, std::string_view format)
+    : path{this, "path", Required{}, path_doc(extensions, format)}, extensions_(std::move(extensions)) {}
+
+void FileReader::validate() const {
+  if (const auto problem = check_input_spec(*path); !problem.empty()) throw ConfigError("path", problem);
+}
+
+std::vector<std::filesystem::path> FileReader::input_files() const {
+  return expand_input_path(*path, extensions_);
+}
+
+std::vector<WorkUnit> FileReader::plan() {
+  const auto files = input_files();
+  std::vector<WorkUnit> units;
+  units.reserve(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) units.push_back(file_unit(files[i], static_cast<std::int64_t>(i)));
+  return units;
+}
+
+WorkUnit FileReader::file_unit(const std::filesystem::path& file, std::int64_t index, std::int64_t begin,
+                               std::int64_t end) {
+  WorkUnit u;
+  u.id = file.filename().string();
+  if (end > begin) u.id += "[" + std::to_string(begin) + ":" + std::to_string(end) + "]";
+  u.identity = file_identity(file);
+  u.source_file = file.string();
+  u.index = index;
+  u.begin = begin;
+  u.end = end;
+  return u;
+}
+
+Item FileReader::make_item(const WorkUnit& unit, std::int64_t frame) {
+  const std::filesystem::path file(unit.source_file);
+  std::string id = file.stem().string();
+  if (frame >= 0) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, "/%04lld", static_cast<long long>(frame));
+    id += suffix;
+  }
+  Item item(std::move(id));
+  item.provenance.source_file = unit.source_file;
+  item.meta.set("index", static_cast<std::int64_t>(frame < 0 ? 0 : frame), "frame index inside the source file");
+  item.meta.set("file_index", unit.index, "position of the source file in the input list");
+  return item;
+}
+
+FileWriter::FileWriter(std::string default_name)
+    : dir{this, "dir", std::string{},
+          "output directory: empty for the run's outputs/; a relative path is inside outputs/; an absolute path is "
+          "used as given"},
+      name{this, "name", std::move(default_name),
+           "file-name template: {id}, {stem}, {index:04d}, {stage} or any meta key; '/' makes sub-directories"} {}
+
+void FileWriter::validate() const {
+  check_name_pattern(*name, "name");
+}
+
+std::filesystem::path FileWriter::output_root() const {
+  const std::filesystem::path& outputs = ctx().outputs_dir();
+  if (dir->empty()) return outputs;
+  const std::filesystem::path d(*dir);
+  return d.is_absolute() ? d : outputs / d;
+}
+
+std::filesystem::path FileWriter::target_for(const Item& item) const {
+  return output_root() / expand_name(*name, item, ctx().stage_id());
+}
+
+void FileWriter::record_written(Item& item, const std::filesystem::path& target, std::uintmax_t bytes,
+                                const std::string& meta_key) const {
+  ctx().record_output(target, bytes);
+  const auto relative = target.lexically_relative(ctx().outputs_dir());
+  const bool inside = !relative.empty() && *relative.begin() != "..";
+  item.meta.set(meta_key, MetaValue{(inside ? relative : target).generic_string()}, "file written");
+}
+
+} // namespace lumen
