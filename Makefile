@@ -3,6 +3,7 @@
 #   make demo            install missing Debian packages, build (Release), run pipelines/demo.yaml
 #   make test            build, then run every test (ctest)
 #   make test-sanitize   separate Debug build with AddressSanitizer + UBSan, then run every test
+#   make fuzz            clang build of the libFuzzer targets, each run for FUZZ_SECONDS (default 30)
 #   make bench           build, then bench/run_bench.sh (host overhead, throughput, peak memory)
 #   make format          clang-format every tracked .cpp/.hpp
 #   make clean           remove the build directories (runs/ is kept)
@@ -16,6 +17,8 @@ SHELL := /bin/bash
 
 BUILD_DIR ?= build
 SANITIZE_DIR ?= build-sanitize
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_JOBS ?= 2
 
@@ -24,7 +27,8 @@ DEB_PACKAGES := cmake g++ make pkg-config libboost-dev libboost-program-options-
   libboost-filesystem-dev libcfitsio-dev libraw-dev libhdf5-dev libtiff-dev libpng-dev \
   libxtensor-dev xtl-dev libxsimd-dev libyaml-cpp-dev catch2 libblosc-dev libzstd-dev liblz4-dev \
   libdeflate-dev nlohmann-json3-dev libtbb-dev libeigen3-dev wcslib-dev libbenchmark-dev \
-  libxxhash-dev python3-yaml python3-jsonschema python3-numpy
+  libxxhash-dev python3-yaml python3-jsonschema python3-numpy \
+  fitsverify python3-astropy python3-h5py python3-tifffile python3-mrcfile
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -45,7 +49,7 @@ if (( $${#missing[@]} )); then \
 fi
 endef
 
-.PHONY: help deps build demo test build-sanitize test-sanitize bench format clean
+.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench format clean
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -76,6 +80,12 @@ test-sanitize: build-sanitize
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(CTEST_JOBS)
 
+fuzz: deps
+	@$(call ensure_packages,clang-14 libclang-rt-14-dev)
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUMEN_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	tests/fuzz/run_fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 bench: build
 	@$(call ensure_packages,time)
 	bench/run_bench.sh $(BUILD_DIR)
@@ -85,4 +95,4 @@ format:
 	git ls-files -z '*.cpp' '*.hpp' | xargs -0 -r clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)
