@@ -119,7 +119,12 @@ std::vector<std::filesystem::path> expand_input_path(std::string_view spec,
       if (glob_match(pattern, file_name) && is_regular(*it))
         files.push_back(p.has_parent_path() ? p.parent_path() / file_name : std::filesystem::path(file_name));
     }
-    if (files.empty()) throw InputError("path '" + text + "': no file matches");
+    if (files.empty()) {
+      if (!std::filesystem::is_directory(dir))
+        throw InputError("path '" + text + "': no file matches (the directory '" + dir.string() + "' does not exist)");
+      throw InputError("path '" + text + "': no file matches (nothing in '" + dir.string() + "' matches '" + pattern +
+                       "')");
+    }
     return sorted(std::move(files));
   }
 

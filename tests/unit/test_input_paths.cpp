@@ -65,6 +65,12 @@ TEST_CASE("input paths expand to sorted file lists", "[paths]") {
     CHECK_THAT(e.what(), Catch::Contains("no file matches"));
     CHECK_THAT(e.what(), Catch::Contains("z*.png"));
   }
+  try {
+    (void)lumen::expand_input_path((tmp.path() / "missing_dir" / "*.png").string(), {".png"});
+    FAIL("no error");
+  } catch (const lumen::InputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("missing_dir' does not exist"));
+  }
   CHECK_THROWS_AS(lumen::expand_input_path((tmp.path() / "absent.png").string(), {".png"}), lumen::InputError);
   CHECK_THROWS_AS(lumen::expand_input_path((tmp.path() / "sub.png").string(), {".png"}), lumen::InputError);
   CHECK_FALSE(lumen::check_input_spec("d*/x.png").empty());
