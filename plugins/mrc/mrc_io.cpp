@@ -196,7 +196,8 @@ void FileSource::read(std::uint64_t offset, void* dst, std::size_t n) const {
   while (n > 0) {
     const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) throw InputError(name_ + ": read error at byte " + std::to_string(offset) + ": " + std::strerror(errno));
+    if (got < 0)
+      throw InputError(name_ + ": read error at byte " + std::to_string(offset) + ": " + std::strerror(errno));
     if (got == 0)
       throw InputError(name_ + ": the file ends at byte " + std::to_string(offset) +
                        " (it shrank while being read, or is truncated)");
@@ -253,7 +254,8 @@ std::string mode_name(std::int32_t mode) {
 
 Header parse_header(std::span<const std::uint8_t> b, std::uint64_t file_size, const std::string& name) {
   if (file_size < kHeaderBytes || b.size() < kHeaderBytes)
-    throw InputError(name + ": not an MRC file: it has " + std::to_string(std::min<std::uint64_t>(file_size, b.size())) +
+    throw InputError(name + ": not an MRC file: it has " +
+                     std::to_string(std::min<std::uint64_t>(file_size, b.size())) +
                      " bytes, fewer than the 1024-byte MRC header");
   Header h;
   std::copy_n(&b[kMachst], 4, h.machst.begin());
@@ -301,7 +303,8 @@ Header parse_header(std::span<const std::uint8_t> b, std::uint64_t file_size, co
   h.rms = load_f32(&b[kRms], be);
   h.nlabl = load_i32(&b[kNLabl], be);
   const int labels = std::clamp(h.nlabl, 0, kMaxLabels);
-  for (int i = 0; i < labels; ++i) h.labels.push_back(field_text(&b[kLabels + kLabelBytes * std::size_t(i)], kLabelBytes));
+  for (int i = 0; i < labels; ++i)
+    h.labels.push_back(field_text(&b[kLabels + kLabelBytes * std::size_t(i)], kLabelBytes));
 
   // Validation, in the order a reader needs the fields: dimensions, mode, extended header, size.
   const auto bad = [&](const std::string& what) { return InputError(name + ": invalid MRC header: " + what); };
@@ -448,8 +451,9 @@ void header_to_meta(const Header& h, Meta& m) {
   const auto voxel = h.voxel_size();
   static constexpr const char* axes[] = {"x", "y", "z"};
   for (std::size_t i = 0; i < 3; ++i)
-    m.set(std::string("voxel_size_") + axes[i], MetaValue{voxel[i]}, std::string("voxel size along ") + axes[i] +
-          " (CELLA / M" + static_cast<char>('X' + i) + "; 0 when unknown)", "Å");
+    m.set(std::string("voxel_size_") + axes[i], MetaValue{voxel[i]},
+          std::string("voxel size along ") + axes[i] + " (CELLA / M" + static_cast<char>('X' + i) + "; 0 when unknown)",
+          "Å");
   for (std::size_t i = 0; i < 3; ++i)
     m.set(std::string("origin_") + axes[i], MetaValue{double(h.origin[i])}, std::string("ORIGIN ") + axes[i], "Å");
   if (h.mode == 0 || h.mode == 1 || h.mode == 6) m.set(keys::units, "counts", "integer detector data");

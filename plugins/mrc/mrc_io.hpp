@@ -73,8 +73,8 @@ struct Header {
   bool unsigned_bytes = false;    // mode 0 stored as unsigned (IMOD convention)
   DType dtype = DType::f32;       // of the decoded array
   std::size_t file_sample_bytes = 4;
-  std::uint64_t data_offset = 0;    // 1024 + nsymbt
-  std::uint64_t section_bytes = 0;  // nx * ny * file_sample_bytes
+  std::uint64_t data_offset = 0;   // 1024 + nsymbt
+  std::uint64_t section_bytes = 0; // nx * ny * file_sample_bytes
 
   /// Voxel size in Å (cella / mx etc.; 0 when the sampling is 0).
   [[nodiscard]] std::array<double, 3> voxel_size() const noexcept;
@@ -103,12 +103,12 @@ void header_to_meta(const Header& header, Meta& meta);
 
 /// What write_mrc() needs besides the pixels.
 struct WriteSpec {
-  std::int32_t ispg = 0;                         // 0 image / image stack, 1 volume
+  std::int32_t ispg = 0;                           // 0 image / image stack, 1 volume
   std::array<double, 3> voxel_size{1.0, 1.0, 1.0}; // Å, x y z
-  std::array<double, 3> origin{};                // Å
-  std::vector<std::string> labels;               // at most 10, each cut to 80 characters
-  bool u8_as_mode0 = false;   // u8 -> mode 0 with the IMOD unsigned stamp; else u8 -> mode 6
-  bool f64_to_f32 = false;    // allow the lossy f64 -> f32 (mode 2) conversion
+  std::array<double, 3> origin{};                  // Å
+  std::vector<std::string> labels;                 // at most 10, each cut to 80 characters
+  bool u8_as_mode0 = false;                        // u8 -> mode 0 with the IMOD unsigned stamp; else u8 -> mode 6
+  bool f64_to_f32 = false;                         // allow the lossy f64 -> f32 (mode 2) conversion
 };
 
 /// Throws lumen::InputError("<what>: ...") unless `image` can be written with `spec`: dtype

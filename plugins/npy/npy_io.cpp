@@ -268,7 +268,8 @@ void FileSource::read(std::uint64_t offset, void* dst, std::size_t n) const {
   while (n > 0) {
     const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) throw InputError(name_ + ": read error at byte " + std::to_string(offset) + ": " + std::strerror(errno));
+    if (got < 0)
+      throw InputError(name_ + ": read error at byte " + std::to_string(offset) + ": " + std::strerror(errno));
     if (got == 0)
       throw InputError(name_ + ": the file ends at byte " + std::to_string(offset) +
                        " (it shrank while being read, or is truncated)");
@@ -299,8 +300,8 @@ std::uint64_t header_size(std::span<const std::uint8_t> p, std::uint64_t file_si
   if (p.size() < 10) throw InputError(name + ": truncated .npy file: it ends inside the format version");
   const int major = p[6], minor = p[7];
   if ((major != 1 && major != 2 && major != 3) || minor != 0)
-    throw InputError(name + ": unsupported .npy format version " + std::to_string(major) + "." +
-                     std::to_string(minor) + " (npy.read reads 1.0, 2.0 and 3.0)");
+    throw InputError(name + ": unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
+                     " (npy.read reads 1.0, 2.0 and 3.0)");
   std::uint64_t prelude = 10, text = static_cast<std::uint64_t>(p[8]) | static_cast<std::uint64_t>(p[9]) << 8;
   if (major >= 2) {
     if (p.size() < 12) throw InputError(name + ": truncated .npy file: it ends inside the header length");
@@ -384,16 +385,14 @@ void decode_into(const ByteSource& src, const Header& h, Array& out) {
     read_converted<std::uint16_t>(src, at, count, swap, static_cast<float*>(out.raw()),
                                   [](std::uint16_t v, std::size_t) { return half_to_float(v); });
   } else if (code == "i8") {
-    read_converted<std::int64_t>(src, at, count, swap, static_cast<std::int32_t*>(out.raw()),
-                                 [&](std::int64_t v, std::size_t i) {
-                                   if (v < std::numeric_limits<std::int32_t>::min() ||
-                                       v > std::numeric_limits<std::int32_t>::max())
-                                     throw InputError(src.name() + ": int64 value " + std::to_string(v) +
-                                                      " at flat index " + std::to_string(i) +
-                                                      " does not fit in int32: npy.read reads int64 arrays only when "
-                                                      "every value fits");
-                                   return static_cast<std::int32_t>(v);
-                                 });
+    read_converted<std::int64_t>(
+        src, at, count, swap, static_cast<std::int32_t*>(out.raw()), [&](std::int64_t v, std::size_t i) {
+          if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())
+            throw InputError(src.name() + ": int64 value " + std::to_string(v) + " at flat index " + std::to_string(i) +
+                             " does not fit in int32: npy.read reads int64 arrays only when "
+                             "every value fits");
+          return static_cast<std::int32_t>(v);
+        });
   } else if (code == "u8") {
     read_converted<std::uint64_t>(src, at, count, swap, static_cast<std::uint32_t*>(out.raw()),
                                   [&](std::uint64_t v, std::size_t i) {
@@ -410,7 +409,7 @@ void decode_into(const ByteSource& src, const Header& h, Array& out) {
     if (swap && h.itemsize == 4) swap_in_place(static_cast<std::uint32_t*>(out.raw()), count);
     if (swap && h.itemsize == 8) swap_in_place(static_cast<std::uint64_t*>(out.raw()), count);
     if (h.kind == 'b')
-      for (auto* p = static_cast<std::uint8_t*>(out.raw()), *e = p + count; p != e; ++p) *p = *p != 0;
+      for (auto *p = static_cast<std::uint8_t*>(out.raw()), *e = p + count; p != e; ++p) *p = *p != 0;
   }
 }
 

@@ -50,10 +50,10 @@ inline constexpr std::uint64_t kMaxHeaderText = 1 << 20;
 
 struct Header {
   int major = 1, minor = 0;
-  std::string descr;          // as written: "<f4"
-  bool big_endian = false;    // of the stored samples
-  char kind = 'f';            // 'b' bool, 'i' signed, 'u' unsigned, 'f' float
-  std::size_t itemsize = 4;   // bytes per stored sample
+  std::string descr;        // as written: "<f4"
+  bool big_endian = false;  // of the stored samples
+  char kind = 'f';          // 'b' bool, 'i' signed, 'u' unsigned, 'f' float
+  std::size_t itemsize = 4; // bytes per stored sample
   bool fortran_order = false;
   std::vector<std::int64_t> shape; // as written (0 to 4 dims)
   std::uint64_t data_offset = 0;   // where the samples start
