@@ -288,6 +288,14 @@ int TiffFile::pages() {
     if (n == 0) fail("the file holds no image directory");
     pages_ = static_cast<int>(n);
     current_ = -1; // counting may move libtiff's position
+    // libtiff stops counting silently where the chain of directories leaves the file: a file
+    // cut after page k looks like a k-page file. The last page read must be the last page.
+    if (TIFFSetDirectory(tif_, n - 1) == 1) {
+      current_ = pages_ - 1;
+      if (!TIFFLastDirectory(tif_))
+        fail("the directory of page " + std::to_string(pages_) +
+             " lies beyond the end of the file: pages are missing (truncated?)");
+    }
   }
   return pages_;
 }

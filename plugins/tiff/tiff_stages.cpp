@@ -196,9 +196,9 @@ void TiffWrite::validate() const {
   FileWriter::validate();
   if (!can_encode(*compression))
     throw ConfigError("compression", "this libtiff cannot write " + *compression + "; use deflate or lzw");
-  if (*predictor != "none" && *compression == "none")
+  if (*predictor != "none" && *predictor != "auto" && *compression == "none")
     throw ConfigError("predictor", "a predictor only helps a compression; set compression: deflate, lzw or zstd");
-  if (*predictor != "none" && *compression == "packbits")
+  if (*predictor != "none" && *predictor != "auto" && *compression == "packbits")
     throw ConfigError("predictor", "packbits does not use a predictor; set predictor: none or use deflate/lzw/zstd");
   if (*tile % 16 != 0)
     throw ConfigError("tile", "TIFF tiles must be a multiple of 16 pixels, got " + std::to_string(*tile));
@@ -224,6 +224,11 @@ void TiffWrite::process(Item& item, Emit& emit) {
   const Array& image = item.array("image");
   WriteOptions o = options();
   if (*description == "meta") o.description = item.meta.to_json();
+  if (o.predictor == "auto") {
+    const bool compressing = o.compression == "lzw" || o.compression == "deflate" || o.compression == "zstd";
+    const bool floats = image.dtype() == DType::f32 || image.dtype() == DType::f64;
+    o.predictor = !compressing ? "none" : floats ? "float" : "horizontal";
+  }
   const std::string what = "item '" + item.id() + "'";
   check_writable(image, o, what); // before any file is created
   const fs::path target = target_for(item);

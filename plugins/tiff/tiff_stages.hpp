@@ -100,7 +100,8 @@ public:
       "Strips of about 256 KiB, or tiles of `tile` x `tile` pixels (a multiple of 16). compression: none,\n"
       "lzw, deflate, zstd (when this libtiff has it) or packbits; `level` for deflate (1-9) and zstd (1-22),\n"
       "0 = the codec's default. predictor: horizontal (integer images) or float (f32/f64) makes lzw/deflate/\n"
-      "zstd smaller on smooth data. bigtiff: auto writes BigTIFF only when the data approach 4 GiB.\n"
+      "zstd smaller on smooth data; auto (default) picks the one that fits the item's dtype. bigtiff: auto writes "
+      "BigTIFF only when the data approach 4 GiB.\n"
       "Software is \"Lumen <version>\"; description: meta writes the item's meta as JSON into the first\n"
       "page's ImageDescription (none: no description). Files appear atomically (temporary name, then rename).\n"
       "\n"
@@ -114,9 +115,10 @@ public:
 
   Param<std::string> compression{this, "compression", std::string("none"), "none, lzw, deflate, zstd or packbits",
                                  OneOf{{"none", "lzw", "deflate", "zstd", "packbits"}}};
-  Param<std::string> predictor{this, "predictor", std::string("none"),
-                               "none, horizontal (integer images) or float (f32/f64 images); needs a compression",
-                               OneOf{{"none", "horizontal", "float"}}};
+  Param<std::string> predictor{this, "predictor", std::string("auto"),
+                               "auto (horizontal for integer and float for f32/f64 images when compressing with "
+                               "lzw/deflate/zstd, else none), none, horizontal (integers) or float (f32/f64)",
+                               OneOf{{"auto", "none", "horizontal", "float"}}};
   Param<int> level{this,   "level", 0, "compression level: deflate 1-9, zstd 1-22; 0 = the codec's default",
                    Min{0}, Max{22}};
   Param<int> tile{this, "tile", 0, "tile edge in pixels, a multiple of 16; 0 writes strips", Min{0}, Max{65536}};
