@@ -9,14 +9,6 @@
 
 namespace lumen::raw {
 
-std::array<int, 4> cfa_indices(const std::string& cfa) {
-  if (!(cfa == "RGGB" || cfa == "BGGR" || cfa == "GRBG" || cfa == "GBRG"))
-    throw Error("unknown CFA pattern '" + cfa + "': expected RGGB, BGGR, GRBG or GBRG");
-  std::array<int, 4> out{};
-  for (std::size_t i = 0; i < 4; ++i) out[i] = cfa[i] == 'R' ? 0 : cfa[i] == 'G' ? 1 : 2;
-  return out;
-}
-
 namespace {
 struct TiffCloser {
   void operator()(TIFF* t) const noexcept { TIFFClose(t); }
@@ -31,15 +23,10 @@ void write_dng(const std::filesystem::path& file, const Array& image_in, const D
     throw InputError(file.string() + ": a DNG mosaic must be a u16 (H, W) array, got " +
                      std::string(dtype_name(image_in.dtype())) + " " + image_in.shape().str());
   const std::int64_t h = image_in.dim(0), w = image_in.dim(1);
-  if (h < 2 || w < 2 || h % 2 || w % 2 || h > 65535 * 4 || w > 65535 * 4)
-    throw InputError(file.string() + ": a DNG mosaic needs even dimensions of at least 2, got " +
-                     image_in.shape().str());
-  std::array<int, 4> idx{};
-  try {
-    idx = cfa_indices(info.cfa);
-  } catch (const Error& e) {
-    throw InputError(file.string() + ": " + e.what());
-  }
+  const CfaPattern& cfa = info.cfa;
+  if (h < cfa.rows || w < cfa.cols || h % cfa.rows || w % cfa.cols || h > 65535 * 4 || w > 65535 * 4)
+    throw InputError(file.string() + ": a " + cfa.name + " DNG mosaic needs dimensions that are multiples of " +
+                     std::to_string(cfa.rows) + ", got " + image_in.shape().str());
   const Array image = image_in.contiguous_copy();
 
   TIFFSetErrorHandler(quiet);
@@ -85,15 +72,20 @@ void write_dng(const std::filesystem::path& file, const Array& image_in, const D
   TIFFSetField(t, TIFFTAG_DNGBACKWARDVERSION, backward);
   const std::string unique = info.make + " " + info.model;
   TIFFSetField(t, TIFFTAG_UNIQUECAMERAMODEL, unique.c_str());
-  const std::uint16_t dim[2] = {2, 2};
+  const std::uint16_t dim[2] = {static_cast<std::uint16_t>(cfa.rows), static_cast<std::uint16_t>(cfa.cols)};
   TIFFSetField(t, TIFFTAG_CFAREPEATPATTERNDIM, dim);
-  const std::uint8_t pattern[4] = {static_cast<std::uint8_t>(idx[0]), static_cast<std::uint8_t>(idx[1]),
-                                   static_cast<std::uint8_t>(idx[2]), static_cast<std::uint8_t>(idx[3])};
-  TIFFSetField(t, TIFFTAG_CFAPATTERN, 4, pattern);
-  TIFFSetField(t, TIFFTAG_BLACKLEVELREPEATDIM, dim);
+  std::vector<std::uint8_t> pattern;
+  for (const int c : cfa.colors) pattern.push_back(static_cast<std::uint8_t>(c));
+  TIFFSetField(t, TIFFTAG_CFAPATTERN, static_cast<int>(pattern.size()), pattern.data());
+  // Bayer: one black level per CFA position; X-Trans: one level (DNG allows a 6x6 repeat, but
+  // LibRaw 0.20 reads BlackLevel repeats only up to 4x4).
+  const bool bayer = cfa.rows == 2;
+  const std::uint16_t black_dim[2] = {static_cast<std::uint16_t>(bayer ? 2 : 1),
+                                      static_cast<std::uint16_t>(bayer ? 2 : 1)};
+  TIFFSetField(t, TIFFTAG_BLACKLEVELREPEATDIM, black_dim);
   const float black[4] = {static_cast<float>(info.black[0]), static_cast<float>(info.black[1]),
                           static_cast<float>(info.black[2]), static_cast<float>(info.black[3])};
-  TIFFSetField(t, TIFFTAG_BLACKLEVEL, 4, black);
+  TIFFSetField(t, TIFFTAG_BLACKLEVEL, bayer ? 4 : 1, black);
   const std::uint32_t white = static_cast<std::uint32_t>(info.white);
   TIFFSetField(t, TIFFTAG_WHITELEVEL, 1, &white);
   const float neutral[3] = {static_cast<float>(info.as_shot_neutral[0]), static_cast<float>(info.as_shot_neutral[1]),

@@ -3,10 +3,10 @@
 // pipelines can save Bayer mosaics in a format every raw converter reads.
 //
 // The file is a single-IFD, uncompressed, 16-bit CFA DNG (DNG 1.4): PhotometricInterpretation
-// CFA, CFARepeatPatternDim 2x2, CFAPattern from `cfa`, BlackLevel (BlackLevelRepeatDim 2x2, in
-// CFA-position order), WhiteLevel, Make, Model, UniqueCameraModel, AsShotNeutral, an identity-
-// like ColorMatrix1 (D65), and an EXIF IFD with ISOSpeedRatings, ExposureTime, FNumber,
-// FocalLength and DateTimeOriginal when given.
+// CFA, CFARepeatPatternDim 2x2 (Bayer) or 6x6 (X-Trans), CFAPattern from `cfa`, BlackLevel
+// (BlackLevelRepeatDim 2x2 in CFA-position order for Bayer, 1x1 for X-Trans), WhiteLevel, Make, Model,
+// UniqueCameraModel, AsShotNeutral, an identity- like ColorMatrix1 (D65), and an EXIF IFD with ISOSpeedRatings,
+// ExposureTime, FNumber, FocalLength and DateTimeOriginal when given.
 //
 // Example pipeline (camera-like test files from a real mosaic):
 //   - id: in
@@ -16,6 +16,7 @@
 //     use: raw.write_dng
 #pragma once
 
+#include "cfa.hpp"
 #include "lumen/array.hpp"
 
 #include <array>
@@ -25,8 +26,9 @@
 namespace lumen::raw {
 
 struct DngInfo {
-  std::string cfa = "RGGB";                // RGGB | BGGR | GRBG | GBRG
-  std::array<double, 4> black{0, 0, 0, 0}; // per CFA position: (0,0), (0,1), (1,0), (1,1)
+  CfaPattern cfa = parse_cfa("RGGB");
+  std::array<double, 4> black{0, 0, 0, 0}; // Bayer: per CFA position (0,0), (0,1), (1,0), (1,1);
+                                           // X-Trans: black[0] for every pixel
   double white = 65535;                    // saturation level
   std::string make = "Lumen", model = "Synthetic";
   std::array<double, 3> as_shot_neutral{1, 1, 1};                    // camera neutral (R, G, B), 1/cam_mul

@@ -1,7 +1,9 @@
 #include "raw_io.hpp"
 
+#include "cfa.hpp"
 #include "lumen/error.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -53,10 +55,6 @@ std::string warning_names(unsigned w) {
   return out.empty() ? "warning flags 0x" + std::to_string(w) : out;
 }
 
-const char* letter(int color) {
-  return color == 0 ? "R" : color == 2 ? "B" : "G";
-}
-
 } // namespace
 
 RawFrame read_raw(const fs::path& file, const ReadOptions& options) {
@@ -90,20 +88,23 @@ RawFrame read_raw(const fs::path& file, const ReadOptions& options) {
                      std::to_string(needed) + " bytes from data offset " + std::to_string(d->data_offset()) +
                      ") but the file has " + std::to_string(file_size) + " bytes");
 
-  // Only 2x2 Bayer mosaics.
+  // 2x2 Bayer mosaics and 6x6 X-Trans (LibRaw filters == 9); nothing else is a 3-colour mosaic.
   if (I.filters == 0 || I.colors != 3)
-    throw InputError(name + ": " + camera + " is not a Bayer CFA mosaic (" +
+    throw InputError(name + ": " + camera + " is not a 3-colour CFA mosaic (" +
                      (I.filters == 0 ? std::string("no colour filter array: linear or Foveon data") : "4-colour CFA") +
-                     "); raw.read returns 2x2 Bayer mosaics only");
-  if (I.filters < 1000)
-    throw InputError(name + ": " + camera + " has a " + (I.filters == 9 ? "Fuji X-Trans 6x6" : "non-Bayer") +
-                     " colour filter array; raw.read returns 2x2 Bayer mosaics only");
+                     "); raw.read returns Bayer and X-Trans mosaics only");
+  const bool xtrans = I.filters == 9;
+  if (!xtrans && I.filters < 1000)
+    throw InputError(name + ": " + camera + " has a non-Bayer, non-X-Trans colour filter array (LibRaw filters " +
+                     std::to_string(I.filters) + "); raw.read returns Bayer and X-Trans mosaics only");
   if (d->fuji_rotated())
     throw InputError(name + ": " + camera + " has a Fuji SuperCCD (45-degree) layout, which raw.read does not support");
-  for (int r = 0; r < 8; ++r)
-    for (int c = 0; c < 8; ++c)
-      if (d->COLOR(r, c) != d->COLOR(r & 1, c & 1))
-        throw InputError(name + ": " + camera + " has a CFA pattern that does not repeat every 2x2 pixels");
+  const int period = xtrans ? 6 : 2;
+  for (int r = 0; r < 12; ++r)
+    for (int c = 0; c < 12; ++c)
+      if (d->COLOR(r, c) != d->COLOR(r % period, c % period))
+        throw InputError(name + ": " + camera + " has a CFA pattern that does not repeat every " +
+                         std::to_string(period) + "x" + std::to_string(period) + " pixels");
 
   if (const int rc = d->unpack(); rc != LIBRAW_SUCCESS)
     throw InputError(name + ": cannot decode the raw data (LibRaw: " + LibRaw::strerror(rc) + ")");
@@ -119,7 +120,9 @@ RawFrame read_raw(const fs::path& file, const ReadOptions& options) {
   if (top + h > S.raw_height || left + w > S.raw_width || S.raw_pitch < S.raw_width * 2)
     throw InputError(name + ": inconsistent frame geometry (visible area outside the raw frame)");
   const int oy = top - S.top_margin, ox = left - S.left_margin; // <= 0
-  const auto color_at = [&](int r, int c) { return d->COLOR(((r + oy) % 16 + 16) % 16, ((c + ox) % 16 + 16) % 16); };
+  // LibRaw's COLOR() takes visible-area coordinates; 48 is a multiple of every CFA period
+  // (Bayer 2, LibRaw's 16-row filter word, X-Trans 6), so the shift keeps the phase.
+  const auto color_at = [&](int r, int c) { return d->COLOR(((r + oy) % 48 + 48) % 48, ((c + ox) % 48 + 48) % 48); };
 
   RawFrame out;
   out.image = Array::uninitialized(DType::u16, Shape{h, w});
@@ -133,23 +136,23 @@ RawFrame read_raw(const fs::path& file, const ReadOptions& options) {
   Meta& m = out.meta;
   const auto& C = d->imgdata.color;
   const auto& O = d->imgdata.other;
-  std::string cfa;
-  std::array<int, 4> colors{};
-  for (int i = 0; i < 4; ++i) {
-    colors[static_cast<std::size_t>(i)] = color_at(i / 2, i % 2);
-    cfa += letter(colors[static_cast<std::size_t>(i)]);
-  }
-  if (!(cfa == "RGGB" || cfa == "BGGR" || cfa == "GRBG" || cfa == "GBRG"))
-    throw InputError(name + ": " + camera + " has an unusual 2x2 CFA (" + cfa + ")");
+  CfaPattern cfa;
+  cfa.rows = cfa.cols = period;
+  for (int r = 0; r < period; ++r)
+    for (int c = 0; c < period; ++c) cfa.colors.push_back(color_at(r, c));
+  cfa.name = xtrans ? "XTRANS" : cfa.letters();
+  if (!xtrans && !(cfa.name == "RGGB" || cfa.name == "BGGR" || cfa.name == "GRBG" || cfa.name == "GBRG"))
+    throw InputError(name + ": " + camera + " has an unusual 2x2 CFA (" + cfa.name + ")");
   m.set(keys::units, "adu");
   m.set(keys::domain, "photography");
-  m.set(keys::cfa, cfa, "CFA colours at (0,0) (0,1) (1,0) (1,1) of the returned area");
+  m.set(keys::cfa, cfa.name, "CFA layout at the top-left of the returned area (RGGB, BGGR, GRBG, GBRG or XTRANS)");
+  m.set("cfa_pattern", cfa.letters(), "CFA colours of one repeat, row by row (2x2 Bayer or 6x6 X-Trans)");
   // Black per CFA position: the global level, the per-colour level and LibRaw's black
   // pattern (DNG BlackLevelRepeatDim), whose origin is the visible area.
   std::vector<double> blacks;
-  for (int i = 0; i < 4; ++i) {
-    const int r = i / 2, c = i % 2;
-    double b = C.black + C.cblack[colors[static_cast<std::size_t>(i)]];
+  for (int i = 0; i < period * period; ++i) {
+    const int r = i / period, c = i % period;
+    double b = C.black + C.cblack[cfa.colors[static_cast<std::size_t>(i)]];
     if (C.cblack[4] > 0 && C.cblack[5] > 0 && C.cblack[4] * C.cblack[5] <= LIBRAW_CBLACK_SIZE - 6) {
       const int pr =
           ((r + oy) % static_cast<int>(C.cblack[4]) + static_cast<int>(C.cblack[4])) % static_cast<int>(C.cblack[4]);
@@ -159,10 +162,13 @@ RawFrame read_raw(const fs::path& file, const ReadOptions& options) {
     }
     blacks.push_back(b);
   }
-  const bool uniform = blacks[0] == blacks[1] && blacks[1] == blacks[2] && blacks[2] == blacks[3];
-  m.set("black_level", uniform ? blacks[0] : (blacks[0] + blacks[1] + blacks[2] + blacks[3]) / 4,
+  const bool uniform = std::all_of(blacks.begin(), blacks.end(), [&](double b) { return b == blacks.front(); });
+  double mean_black = 0;
+  for (const double b : blacks) mean_black += b / static_cast<double>(blacks.size());
+  m.set("black_level", uniform ? blacks.front() : mean_black,
         uniform ? "black level" : "mean of the per-position black levels", "ADU");
-  m.set("black_level_per_channel", blacks, "black level at CFA positions (0,0) (0,1) (1,0) (1,1)", "ADU");
+  m.set("black_level_per_channel", blacks,
+        "black level at each CFA position of one repeat, row by row (4 for Bayer, 36 for X-Trans)", "ADU");
   m.set("white_level", static_cast<std::int64_t>(C.maximum), "saturation level", "ADU");
   m.set("make", std::string(I.make), "camera maker");
   m.set("model", std::string(I.model), "camera model");

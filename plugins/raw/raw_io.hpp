@@ -17,7 +17,8 @@
 // Data errors LibRaw reports while decoding (its data-error callback) and any LibRaw
 // processing warning set after open/unpack are errors too.
 //
-// Only 2x2 Bayer mosaics are returned: X-Trans, 4-colour (CMYG), Foveon/linear DNG and Fuji
+// 2x2 Bayer and 6x6 Fujifilm X-Trans mosaics are returned (cfa RGGB/BGGR/GRBG/GBRG or XTRANS,
+// with the layout in cfa_pattern, see cfa.hpp); 4-colour (CMYG), Foveon/linear DNG and Fuji
 // SuperCCD layouts are refused with a message saying so.
 //
 // Note on threads: LibRaw is built with OpenMP and some decoders use it internally; Lumen

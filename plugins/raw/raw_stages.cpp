@@ -37,13 +37,16 @@ void RawWriteDng::process(Item& item, Emit& emit) {
   const std::string what = "item '" + item.id() + "'";
   DngInfo info;
   const auto cfa = m.get_string(keys::cfa);
-  if (!cfa || !(*cfa == "RGGB" || *cfa == "BGGR" || *cfa == "GRBG" || *cfa == "GBRG"))
-    throw InputError(what + ": raw.write_dng needs meta cfa RGGB, BGGR, GRBG or GBRG, got '" + cfa.value_or("") +
-                     "' (read the mosaic with raw.read or set cfa upstream)");
-  info.cfa = *cfa;
-  if (const auto per = m.get_list("black_level_per_channel"); per && per->size() == 4)
+  try {
+    const std::string layout = cfa.value_or("");
+    info.cfa = parse_cfa(layout, layout == "XTRANS" ? m.get_string("cfa_pattern").value_or("") : "");
+  } catch (const Error& e) {
+    throw InputError(what + ": raw.write_dng needs meta cfa (and cfa_pattern for XTRANS): " + e.what() +
+                     " (read the mosaic with raw.read or set cfa upstream)");
+  }
+  if (const auto per = m.get_list("black_level_per_channel"); per && per->size() == 4 && info.cfa.rows == 2)
     info.black = {(*per)[0], (*per)[1], (*per)[2], (*per)[3]};
-  else if (const auto b = m.get_number("black_level"))
+  else if (const auto b = m.get_number("black_level")) // X-Trans: one level (see dng_writer.hpp)
     info.black = {*b, *b, *b, *b};
   if (const auto wl = m.get_number("white_level")) info.white = *wl;
   info.make = !make->empty() ? *make : m.get_string("make").value_or("Lumen");

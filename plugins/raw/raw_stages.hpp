@@ -29,17 +29,18 @@ public:
       "One item per file: array \"image\" u16 (H, W), the CFA mosaic as the sensor recorded it\n"
       "(no demosaicing, no black subtraction, no orientation applied). visible_only: true returns\n"
       "the visible (active) area, false the full sensor area with its masked margins; `cfa` is\n"
-      "always the pattern at the top-left of the returned array (RGGB, BGGR, GRBG or GBRG).\n"
+      "always the pattern at the top-left of the returned array (RGGB, BGGR, GRBG, GBRG, or XTRANS\n"
+      "for Fujifilm X-Trans sensors), and cfa_pattern its colours row by row (4 or 36 letters).\n"
       "Meta: units adu, domain photography, cfa, black_level (mean when the positions differ) and\n"
-      "black_level_per_channel (at CFA positions (0,0) (0,1) (1,0) (1,1)), white_level, make,\n"
+      "black_level_per_channel (per CFA position of one repeat, row by row), white_level, make,\n"
       "model, iso, exposure_time (s), aperture (f-number), focal_length (mm), timestamp (camera\n"
       "clock), wb_as_shot (cam_mul R G B G2), wb_daylight (pre_mul), raw_width, raw_height,\n"
       "visible_width, visible_height, left_margin, top_margin, flip, dng_version.\n"
       "Safety: a file too short for the frame it declares is refused before decoding (uncompressed\n"
       "data: data offset + width x height x bits / 8; compressed: at least 1 bit per pixel), so\n"
       "metadata-only stubs fail with the declared frame and the file size in the message; LibRaw\n"
-      "data errors and warnings fail the item too. X-Trans, 4-colour, Foveon/linear and SuperCCD\n"
-      "files are refused (2x2 Bayer only). LibRaw may use OpenMP threads inside some decoders.\n"
+      "data errors and warnings fail the item too. 4-colour, Foveon/linear and SuperCCD files are\n"
+      "refused (Bayer and X-Trans only). LibRaw may use OpenMP threads inside some decoders.\n"
       "\n"
       "Example:\n"
       "  - id: in\n"
@@ -66,12 +67,15 @@ public:
 
 class RawWriteDng final : public FileWriter {
 public:
-  static constexpr const char* summary = "Writes u16 Bayer mosaics as uncompressed CFA DNG files (atomically)";
+  static constexpr const char* summary =
+      "Writes u16 Bayer or X-Trans mosaics as uncompressed CFA DNG files (atomically)";
   static constexpr const char* doc =
-      "Writes the \"image\" array (u16 (H, W), even H and W) of each item as a DNG 1.4 CFA file\n"
+      "Writes the \"image\" array (u16 (H, W), multiples of the CFA repeat) of each item as a\n"
+      "DNG 1.4 CFA file\n"
       "that LibRaw, dcraw, RawTherapee and Adobe tools read, and passes the item on with meta\n"
-      "dng_path. From meta: cfa (required: RGGB, BGGR, GRBG or GBRG), black_level_per_channel\n"
-      "or black_level (default 0), white_level (default 65535), make and model (the parameters\n"
+      "dng_path. From meta: cfa (required: RGGB, BGGR, GRBG, GBRG, or XTRANS with cfa_pattern),\n"
+      "black_level_per_channel (Bayer) or black_level (default 0), white_level (default 65535), make and model (the "
+      "parameters\n"
       "override them; defaults Lumen / Synthetic), wb_as_shot (AsShotNeutral = 1 / cam_mul),\n"
       "iso, exposure_time, aperture, focal_length and timestamp (EXIF). Items without cfa or\n"
       "with another dtype fail with a message saying what to add. Files appear atomically.\n"

@@ -1,6 +1,6 @@
 #include "synthetic_bayer.hpp"
 
-#include "dng_writer.hpp"
+#include "cfa.hpp"
 #include "lumen/error.hpp"
 
 #include <algorithm>
@@ -22,9 +22,9 @@ double scene_electrons(const BayerSpec& spec, std::int64_t y, std::int64_t x, in
 }
 
 Array make_bayer(const BayerSpec& spec) {
-  if (spec.height < 2 || spec.width < 2 || spec.height % 2 || spec.width % 2)
-    throw Error("make_bayer: height and width must be even and at least 2");
-  const auto idx = cfa_indices(spec.cfa);
+  const CfaPattern cfa = parse_cfa(spec.cfa);
+  if (spec.height < cfa.rows || spec.width < cfa.cols || spec.height % cfa.rows || spec.width % cfa.cols)
+    throw Error("make_bayer: height and width must be multiples of the CFA repeat (" + std::to_string(cfa.rows) + ")");
   Array out = Array::uninitialized(DType::u16, Shape{spec.height, spec.width});
   auto v = out.writable<std::uint16_t>();
   std::mt19937_64 rng(spec.seed);
@@ -32,7 +32,7 @@ Array make_bayer(const BayerSpec& spec) {
   for (std::int64_t y = 0; y < spec.height; ++y) {
     std::uint16_t* row = v.row(y);
     for (std::int64_t x = 0; x < spec.width; ++x) {
-      const int c = idx[static_cast<std::size_t>((y & 1) * 2 + (x & 1))];
+      const int c = cfa.color(y, x);
       const double mean = scene_electrons(spec, y, x, c);
       double e = mean;
       if (spec.noise > 0) {

@@ -1,6 +1,6 @@
 // Synthetic Bayer mosaics with known statistics: a scene (a smooth gradient with colour
 // patches), Poisson shot noise, Gaussian read noise and a black level, sampled through a
-// 2x2 CFA. Used by the tests of the raw set and by raw.write_dng round trips in pipelines.
+// CFA (Bayer or X-Trans). Used by the tests of the raw set and by raw.write_dng round trips in pipelines.
 #pragma once
 
 #include "lumen/array.hpp"
@@ -11,10 +11,10 @@
 namespace lumen::raw {
 
 struct BayerSpec {
-  std::int64_t height = 64, width = 96; // even
-  std::string cfa = "RGGB";
-  double black = 512;   // ADU added to every pixel
-  double white = 16383; // output saturates here (14-bit default)
+  std::int64_t height = 64, width = 96; // multiples of the CFA repeat (2, or 6 for X-Trans)
+  std::string cfa = "RGGB";             // RGGB | BGGR | GRBG | GBRG | XTRANS (the standard X-Trans layout)
+  double black = 512;                   // ADU added to every pixel
+  double white = 16383;                 // output saturates here (14-bit default)
   double gain_e_per_adu = 2.0;
   double read_noise_e = 3.0;
   double peak_e = 8000; // brightest scene value in electrons

@@ -17,7 +17,7 @@ namespace lumen {
 /// The fixed physical-state keys (values documented in README, "Item and Meta").
 namespace keys {
 inline constexpr std::string_view units = "units";   // adu | electrons | photons | normalized | counts
-inline constexpr std::string_view cfa = "cfa";       // none | RGGB | BGGR | GRBG | GBRG
+inline constexpr std::string_view cfa = "cfa";       // none | RGGB | BGGR | GRBG | GBRG | XTRANS (+ cfa_pattern)
 inline constexpr std::string_view domain = "domain"; // photography | microscopy | astronomy | ...
 inline constexpr std::string_view gain = "gain_e_per_adu";
 inline constexpr std::string_view read_noise = "read_noise_e";

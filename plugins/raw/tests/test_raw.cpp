@@ -168,6 +168,53 @@ TEST_CASE("synthetic camera-like DNGs round-trip through raw.write_dng and raw.r
   }
 }
 
+TEST_CASE("a synthetic Fujifilm X-Trans mosaic round-trips with its 6x6 pattern", "[raw][dng][xtrans]") {
+  TempDir tmp("raw-xtrans");
+  BayerSpec spec;
+  spec.cfa = "XTRANS";
+  spec.height = 60;
+  spec.width = 96;
+  spec.black = 1024;
+  spec.white = 16383;
+  spec.seed = 5;
+  lumen::Item item("fuji_xt30");
+  item.set("image", make_bayer(spec));
+  item.meta.set("cfa", "XTRANS");
+  item.meta.set("cfa_pattern", lumen::raw::kStandardXTrans);
+  item.meta.set("black_level", 1024.0);
+  item.meta.set("white_level", std::int64_t{16383});
+  item.meta.set("make", "Fujifilm");
+  item.meta.set("model", "X-T30");
+  const fs::path dng = write_dng_stage(item, tmp.path());
+  const RawFrame back = read_raw(dng);
+  CHECK(same_pixels(back.image, item.array("image")));
+  CHECK(back.meta.get_string("cfa") == "XTRANS");
+  CHECK(back.meta.get_string("cfa_pattern") == std::string(lumen::raw::kStandardXTrans));
+  CHECK(back.meta.get_number("black_level") == 1024);
+  CHECK(back.meta.get_list("black_level_per_channel")->size() == 36);
+  CHECK(back.meta.get_string("model") == "X-T30");
+
+  // The layout itself: X-Trans has 20 green, 8 red and 8 blue sites per 6x6 repeat.
+  const auto pattern = lumen::raw::parse_cfa("XTRANS");
+  int greens = 0;
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 6; ++c) greens += pattern.color(r, c) == 1;
+  CHECK(greens == 20);
+
+  // A pattern that is not 36 letters is refused by the writer with a clear message.
+  item.meta.set("cfa_pattern", "RGGB");
+  lumen::testing::Context ctx(tmp.path());
+  lumen::raw::RawWriteDng writer;
+  writer.attach(ctx);
+  lumen::testing::Collect out;
+  try {
+    writer.process(item, out);
+    FAIL("no error");
+  } catch (const lumen::InputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("36 letters"));
+  }
+}
+
 TEST_CASE("the synthetic mosaic has the statistics it was made with", "[raw][synthetic]") {
   BayerSpec spec;
   spec.height = 200;
