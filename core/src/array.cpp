@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <sys/mman.h>
 
 namespace lumen {
 
@@ -87,6 +88,24 @@ bool operator==(const Shape& a, const Shape& b) noexcept {
 }
 
 // Storage is either owned (aligned heap block) or borrowed with a keep-alive handle.
+namespace {
+// A large fresh buffer costs one page fault per 4 KiB page on first touch, which for a 64 MiB
+// image takes longer than reading the file from the page cache. Asking for transparent huge
+// pages (where the system grants them on request) cuts the faults 512-fold.
+void prefer_huge_pages(void* data, std::size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+  if (bytes < 2 * huge) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge - 1) & ~(huge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+} // namespace
+
 struct Array::Storage {
   struct AlignedFree {
     void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
@@ -101,6 +120,7 @@ struct Array::Storage {
     s->owned.reset(static_cast<std::byte*>(::operator new[](std::max<std::size_t>(bytes, 1), std::align_val_t{64})));
     s->data = s->owned.get();
     s->bytes = bytes;
+    prefer_huge_pages(s->data, bytes);
     return s;
   }
 };

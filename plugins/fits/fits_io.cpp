@@ -13,7 +13,6 @@
 #include <fitsio.h>
 #include <limits>
 #include <set>
-#include <sys/mman.h>
 
 namespace lumen::fits {
 
@@ -165,22 +164,6 @@ int bitpix_for(DType t) {
     return DOUBLE_IMG;
   }
   return DOUBLE_IMG;
-}
-
-// A large fresh buffer costs one page fault per 4 KiB page on first touch, which for a
-// 64 MiB image takes longer than reading the file from the page cache. Asking for
-// transparent huge pages (when the system allows them on request) cuts the faults 512-fold.
-void prefer_huge_pages(void* data, std::size_t bytes) {
-#ifdef MADV_HUGEPAGE
-  constexpr std::uintptr_t huge = 2u << 20;
-  if (bytes < 2 * huge) return;
-  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge - 1) & ~(huge - 1);
-  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge - 1);
-  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)data;
-  (void)bytes;
-#endif
 }
 
 } // namespace
@@ -477,7 +460,6 @@ Array FitsFile::pixels(int number) {
   shape.ndim = static_cast<int>(dims.size());
   for (std::size_t i = 0; i < dims.size(); ++i) shape.dims[i] = dims[i];
   Array out = Array::uninitialized(dtype, shape);
-  prefer_huge_pages(out.raw(), out.nbytes());
 
   // Straight into the array's buffer: CFITSIO converts (byte order, BZERO/BSCALE) in place.
   int anynul = 0;
