@@ -178,8 +178,9 @@ FileSource::FileSource(const std::filesystem::path& path) : name_(path.string())
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw InputError(name_ + ": cannot open: " + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const int err = errno;
+  const bool stat_failed = ::fstat(fd_, &st) != 0;
+  if (stat_failed || !S_ISREG(st.st_mode)) {
+    const int err = stat_failed ? errno : 0;
     ::close(fd_);
     fd_ = -1;
     throw InputError(name_ + ": not a regular file" + (err ? std::string(": ") + std::strerror(err) : ""));
