@@ -55,7 +55,7 @@ void set_bytes(benchmark::State& state) {
 }
 
 void BM_MrcWrite(benchmark::State& state) {
-  (void)stack(); // made once, outside the timing
+  (void)stack();                                                 // made once, outside the timing
   for (auto _ : state) write_mrc_file(dir() / "w.mrc", stack()); // header statistics included
   set_bytes(state);
 }
