@@ -55,7 +55,8 @@ void set_bytes(benchmark::State& state) {
 }
 
 void BM_MrcWrite(benchmark::State& state) {
-  (void)stack();                                                 // made once, outside the timing
+  // The stack is made once, outside the timing.
+  (void)stack();
   for (auto _ : state) write_mrc_file(dir() / "w.mrc", stack()); // header statistics included
   set_bytes(state);
 }
