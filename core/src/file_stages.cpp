@@ -2,7 +2,6 @@
 
 #include "lumen/error.hpp"
 #include "lumen/input_paths.hpp"
-#include "lumen/name_template.hpp"
 
 #include <cstdio>
 
@@ -67,32 +66,23 @@ Item FileReader::make_item(const WorkUnit& unit, std::int64_t frame) {
   return item;
 }
 
-FileWriter::FileWriter(std::string default_name)
-    : dir{this, "dir", std::string{},
-          "output directory: empty for the run's outputs/; a relative path is inside outputs/; an absolute path is "
-          "used as given"},
-      name{this, "name", std::move(default_name),
-           "file-name template: {id}, {stem}, {index:04d}, {stage} or any meta key; '/' makes sub-directories"} {}
+const char* const kOutputDirDoc =
+    "output directory: empty for the run's outputs/; a relative path is inside outputs/; an absolute path is used "
+    "as given";
+const char* const kOutputNameDoc =
+    "file-name template: {id}, {stem}, {index:04d}, {stage} or any meta key; '/' makes sub-directories";
 
-void FileWriter::validate() const {
-  check_name_pattern(*name, "name");
-}
-
-std::filesystem::path FileWriter::output_root() const {
-  const std::filesystem::path& outputs = ctx().outputs_dir();
-  if (dir->empty()) return outputs;
-  const std::filesystem::path d(*dir);
+std::filesystem::path output_directory(const Context& ctx, const std::string& dir) {
+  const std::filesystem::path& outputs = ctx.outputs_dir();
+  if (dir.empty()) return outputs;
+  const std::filesystem::path d(dir);
   return d.is_absolute() ? d : outputs / d;
 }
 
-std::filesystem::path FileWriter::target_for(const Item& item) const {
-  return output_root() / expand_name(*name, item, ctx().stage_id());
-}
-
-void FileWriter::record_written(Item& item, const std::filesystem::path& target, std::uintmax_t bytes,
-                                const std::string& meta_key) const {
-  ctx().record_output(target, bytes);
-  const auto relative = target.lexically_relative(ctx().outputs_dir());
+void record_output_file(const Context& ctx, Item& item, const std::filesystem::path& target, std::uintmax_t bytes,
+                        const std::string& meta_key) {
+  ctx.record_output(target, bytes);
+  const auto relative = target.lexically_relative(ctx.outputs_dir());
   const bool inside = !relative.empty() && *relative.begin() != "..";
   item.meta.set(meta_key, MetaValue{(inside ? relative : target).generic_string()}, "file written");
 }

@@ -79,21 +79,29 @@ void Hdf5Read::read(const WorkUnit& unit, Emit& emit) {
   emit(std::move(item));
 }
 
-// ---- hdf5.write --------------------------------------------------------------------------------
+// ---- what hdf5.write and hdf5.append share ------------------------------------------------------
 
-void Hdf5Write::validate() const {
-  FileWriter::validate();
+ChunkedOutput::ChunkedOutput(Stage* owner)
+    : dataset{owner, "dataset", std::string("data"), "dataset path inside the file; missing groups are created"},
+      array{owner, "array", std::string("image"), "which array of the item to write"},
+      compression{owner, "compression", std::string("none"),
+                  "none, deflate or shuffle+deflate (HDF5's standard filters: any HDF5 reader opens them)",
+                  OneOf{{"none", "deflate", "shuffle+deflate"}}},
+      level{owner, "level", 1, "deflate level, 1 (fastest, the default) to 9 (smallest)", Min{1}, Max{9}},
+      threads{owner, "threads", 0, "compression threads; 0 = the run's --threads", Min{0}, Max{256}} {}
+
+void ChunkedOutput::validate() const {
   if (dataset->empty() || dataset->back() == '/')
     throw ConfigError("dataset", "give a dataset path such as data or entry/data/data (not a group)");
   if (array->empty()) throw ConfigError("array", "name the array to write, e.g. image");
 }
 
-void Hdf5Write::start() {
-  const int n = *threads > 0 ? *threads : ctx().threads();
+void ChunkedOutput::start(const Context& ctx) {
+  const int n = *threads > 0 ? *threads : ctx.threads();
   if (*compression != "none") pool_ = std::make_unique<ThreadPool>(std::max(1, n));
 }
 
-WriteOptions Hdf5Write::options() const {
+WriteOptions ChunkedOutput::options() const {
   WriteOptions o;
   o.dataset = *dataset;
   o.codec = codec_from_name(*compression);
@@ -101,14 +109,24 @@ WriteOptions Hdf5Write::options() const {
   return o;
 }
 
+// ---- hdf5.write --------------------------------------------------------------------------------
+
+void Hdf5Write::validate() const {
+  FileWriter::validate();
+  out.validate();
+}
+
+void Hdf5Write::start() {
+  out.start(ctx());
+}
+
 void Hdf5Write::process(Item& item, Emit& emit) {
-  if (*mode == "append") return append(item);
-  const Array& data = item.array(*array);
+  const Array& data = item.array(*out.array);
   const fs::path target = target_for(item);
   AtomicFile file(target);
   file.release_stream(); // HDF5 opens the temporary file by name
   {
-    H5ChunkWriter w(file.temp_path(), data.dtype(), data.shape(), false, options(), pool_.get(),
+    H5ChunkWriter w(file.temp_path(), data.dtype(), data.shape(), false, out.options(), out.pool(),
                     "item '" + item.id() + "'");
     w.append(data);
     w.write_attributes(item.meta);
@@ -119,18 +137,29 @@ void Hdf5Write::process(Item& item, Emit& emit) {
   emit(std::move(item));
 }
 
-void Hdf5Write::append(Item& item) {
-  const Array& data = item.array(*array);
+// ---- hdf5.append -------------------------------------------------------------------------------
+
+void Hdf5Append::validate() const {
+  FileAggregator::validate();
+  out.validate();
+}
+
+void Hdf5Append::start() {
+  out.start(ctx());
+}
+
+void Hdf5Append::process(Item& item, Emit&) {
+  const Array& data = item.array(*out.array);
   if (data.ndim() != 2 && data.ndim() != 3)
-    throw InputError("hdf5.write (mode append) takes (ny, nx) frames or (n, ny, nx) blocks; item '" + item.id() +
-                     "' has " + std::string(dtype_name(data.dtype())) + " " + data.shape().str());
+    throw InputError("hdf5.append takes (ny, nx) frames or (n, ny, nx) blocks; item '" + item.id() + "' has " +
+                     std::string(dtype_name(data.dtype())) + " " + data.shape().str());
   const Array block = data.ndim() == 2 ? data.contiguous_copy().reshape(Shape{1, data.dim(0), data.dim(1)}) : data;
   if (!writer_) {
-    const fs::path target = name.is_set() ? target_for(item) : output_root() / (ctx().stage_id() + ".h5");
+    const fs::path target = target_for(item);
     file_ = std::make_unique<AtomicFile>(target);
     file_->release_stream();
-    writer_ = std::make_unique<H5ChunkWriter>(file_->temp_path(), block.dtype(), block.shape(), true, options(),
-                                              pool_.get(), target.string());
+    writer_ = std::make_unique<H5ChunkWriter>(file_->temp_path(), block.dtype(), block.shape(), true, out.options(),
+                                              out.pool(), target.string());
     Meta attrs = item.meta; // the first item's meta, minus what only describes that item
     attrs.erase("index");
     attrs.erase("file_index");
@@ -142,7 +171,7 @@ void Hdf5Write::append(Item& item) {
   if (item.unit_token()) held_units_.push_back(item.unit_token());
 }
 
-void Hdf5Write::finish(Emit&) {
+void Hdf5Append::finish(Emit&) {
   if (!writer_) return;
   struct Release { // whatever happens, tokens go back before the run ends
     std::vector<std::shared_ptr<detail::UnitToken>>& held;
@@ -162,4 +191,4 @@ void Hdf5Write::finish(Emit&) {
 } // namespace lumen::hdf5
 
 LUMEN_PLUGIN("hdf5", "1.0.0", "MIT", lumen::stage<lumen::hdf5::Hdf5Read>("hdf5.read"),
-             lumen::stage<lumen::hdf5::Hdf5Write>("hdf5.write"));
+             lumen::stage<lumen::hdf5::Hdf5Write>("hdf5.write"), lumen::stage<lumen::hdf5::Hdf5Append>("hdf5.append"));

@@ -1,7 +1,8 @@
 // The `hdf5` plugin set: HDF5 datasets in and out.
 //
 //   hdf5.read   reader  one dataset of each HDF5/NeXus/CXI file, whole or in frame ranges -> "image"
-//   hdf5.write  writer  "image" arrays -> one file per item, or frames appended to one stack
+//   hdf5.write  writer      "image" arrays -> one file per item
+//   hdf5.append aggregator  the frames of all items -> one (N, ny, nx) stack in one file
 //
 // Example pipeline (a numbered TIFF series into one compressed HDF5 stack):
 //   stages:
@@ -9,8 +10,8 @@
 //       use: tiff.read
 //       with: {path: "scan/frame_*.tif", series: true, mode: frames}
 //     - id: stack
-//       use: hdf5.write
-//       with: {mode: append, dataset: entry/data/data, compression: shuffle+deflate, name: scan.h5}
+//       use: hdf5.append
+//       with: {dataset: entry/data/data, compression: shuffle+deflate, name: scan.h5}
 #pragma once
 
 #include "hdf5_io.hpp"
@@ -73,49 +74,49 @@ public:
   void read(const WorkUnit& unit, Emit& emit) override;
 };
 
+// What both writers share: dataset, array, compression, threads, and the chunk compression pool.
+struct ChunkedOutput {
+  explicit ChunkedOutput(Stage* owner);
+  Param<std::string> dataset;
+  Param<std::string> array;
+  Param<std::string> compression;
+  Param<int> level;
+  Param<int> threads;
+
+  void validate() const;
+  void start(const Context& ctx);
+  [[nodiscard]] WriteOptions options() const;
+  [[nodiscard]] ThreadPool* pool() const noexcept { return pool_.get(); }
+
+private:
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+#define LUMEN_HDF5_CHUNK_DOC                                                                                           \
+  "Chunks are one frame (one index of axis 0; for 2-D arrays the whole image), cut into row blocks over\n"             \
+  "16 MiB. compression: none, deflate or shuffle+deflate (HDF5's standard filters 1 and 2, readable by\n"              \
+  "h5py and any HDF5 tool without plugins) at `level` 1-9; chunks are compressed in parallel in this\n"                \
+  "stage's own threads (libdeflate) and written pre-filtered with H5Dwrite_chunk. Meta becomes attributes\n"           \
+  "of the dataset (ints as int64, floats as float64, strings as UTF-8, lists as float64 arrays, bools as\n"            \
+  "uint8).\n"
+
 class Hdf5Write final : public FileWriter {
 public:
   static constexpr const char* summary =
-      "Writes arrays to HDF5 (one file per item, or frames appended to one stack), chunked, optionally compressed";
+      "Writes each item's array to its own HDF5 file, chunked, optionally compressed";
   static constexpr const char* doc =
-      "mode per_item (default) writes each item's array (`array`, default \"image\") to dataset `dataset` of a\n"
-      "new file per item (name template, default {id}.h5) and passes the item on with meta hdf5_path.\n"
-      "mode append writes the frames of all items, in source order, into one (N, ny, nx) dataset of one\n"
-      "file: a (ny, nx) item is one frame, an (n, ny, nx) item n frames; dims and dtype must match the first\n"
-      "item (a mismatching item fails, the file goes on). Frames are written as they arrive (memory stays\n"
-      "bounded, never the whole stack); the file appears atomically when the run ends (finish). In append\n"
-      "mode `name` is expanded with the first item (default {stage}.h5) and items are consumed (not passed on).\n"
-      "Chunks are one frame (one index of axis 0; for 2-D arrays the whole image), cut into row blocks over\n"
-      "16 MiB. compression: none, deflate or shuffle+deflate (HDF5's standard filters 1 and 2, readable by\n"
-      "h5py and any HDF5 tool without plugins) at `level` 1-9; chunks are compressed in parallel in this\n"
-      "stage's own threads (libdeflate) and written pre-filtered with H5Dwrite_chunk.\n"
-      "Meta becomes attributes of the dataset (ints as int64, floats as float64, strings as UTF-8, lists as\n"
-      "float64 arrays, bools as uint8); in append mode, the first item's meta.\n"
-      "Items reach this stage in source order (it asks for ordered input), so the stages above it run on one\n"
-      "thread each.\n"
-      "Resume: in append mode the work units count as done only once the file is complete; a re-run that\n"
-      "skips some units rewrites the file with only the units it redoes: run append pipelines in a fresh run\n"
-      "directory or with `lumen resume --from <this stage>`.\n"
-      "\n"
+      "Writes each item's array (`array`, default \"image\") to dataset `dataset` of a new file per item\n"
+      "(name template, default {id}.h5; the file appears atomically) and passes the item on with meta\n"
+      "hdf5_path. To gather the frames of many items into one stack, use hdf5.append.\n" LUMEN_HDF5_CHUNK_DOC "\n"
       "Example:\n"
-      "  - id: stack\n"
+      "  - id: save\n"
       "    use: hdf5.write\n"
-      "    with: {mode: append, dataset: entry/data/data, compression: shuffle+deflate, level: 4}\n";
-  static constexpr bool concurrent = false; // append keeps one open file; per-item chunks use the pool
-  static constexpr bool ordered_input = true;
+      "    with: {dataset: entry/data/data, compression: shuffle+deflate, level: 1}\n";
+  static constexpr bool concurrent = true; // one file per item; HDF5 serialises its own calls
 
   Hdf5Write() : FileWriter("{id}.h5") {}
 
-  Param<std::string> dataset{this, "dataset", std::string("data"),
-                             "dataset path inside the file; missing groups are created"};
-  Param<std::string> array{this, "array", std::string("image"), "which array of the item to write"};
-  Param<std::string> mode{this, "mode", std::string("per_item"),
-                          "per_item: one file per item; append: all frames into one (N, ny, nx) dataset",
-                          OneOf{{"per_item", "append"}}};
-  Param<std::string> compression{this, "compression", std::string("none"), "none, deflate or shuffle+deflate",
-                                 OneOf{{"none", "deflate", "shuffle+deflate"}}};
-  Param<int> level{this, "level", 4, "deflate level, 1 (fastest) to 9 (smallest)", Min{1}, Max{9}};
-  Param<int> threads{this, "threads", 0, "compression threads; 0 = the run's --threads", Min{0}, Max{256}};
+  ChunkedOutput out{this};
 
   Requires in_{this, {.arrays = {}, .meta_keys = {}, .units = ""}};
   Produces out_{this, {.arrays = {}, .meta_keys = {"hdf5_path"}, .units = ""}};
@@ -123,13 +124,42 @@ public:
   void validate() const override;
   void start() override;
   void process(Item& item, Emit& emit) override;
+};
+
+class Hdf5Append final : public FileAggregator {
+public:
+  static constexpr const char* summary =
+      "Appends the frames of all items, in source order, to one (N, ny, nx) HDF5 stack, chunked, compressed";
+  static constexpr const char* doc =
+      "Writes the frames of all items, in source order, into one (N, ny, nx) dataset of one file: a\n"
+      "(ny, nx) item is one frame, an (n, ny, nx) item n frames; dims and dtype must match the first item\n"
+      "(a mismatching item fails, the file goes on). Frames are written as they arrive, so memory stays\n"
+      "bounded (never the whole stack); the file appears atomically when the run ends. `name` is expanded\n"
+      "with the first item (default {stage}.h5); items are consumed (not passed on). The dataset's\n"
+      "attributes are the first item's meta. Items reach this stage in source order (it asks for ordered\n"
+      "input), so the stages above it run on one thread each. As an aggregator it is never skipped on\n"
+      "resume: a re-run rewrites the whole stack from all inputs, so the file is always "
+      "complete.\n" LUMEN_HDF5_CHUNK_DOC "\n"
+      "Example:\n"
+      "  - id: stack\n"
+      "    use: hdf5.append\n"
+      "    with: {dataset: entry/data/data, compression: shuffle+deflate, level: 1, name: scan.h5}\n";
+  static constexpr bool concurrent = false; // one open file
+  static constexpr bool ordered_input = true;
+
+  Hdf5Append() : FileAggregator("{stage}.h5") {}
+
+  ChunkedOutput out{this};
+
+  Requires in_{this, {.arrays = {}, .meta_keys = {}, .units = ""}};
+
+  void validate() const override;
+  void start() override;
+  void process(Item& item, Emit& emit) override;
   void finish(Emit& emit) override;
 
 private:
-  [[nodiscard]] WriteOptions options() const;
-  void append(Item& item);
-  std::unique_ptr<ThreadPool> pool_;
-  // append mode: the open file and what keeps its units from counting as done before it is.
+  // The open file, and the units that count as done only once it is committed.
   std::unique_ptr<AtomicFile> file_;
   std::unique_ptr<H5ChunkWriter> writer_;
   std::vector<std::shared_ptr<detail::UnitToken>> held_units_;

@@ -23,9 +23,10 @@ TEST_CASE("raw.read -> raw.write_dng: the real DNG is written, the stubs fail, t
     return;
   }
   e2e::TempDir dir("raw-e2e");
-  e2e::write_text(dir.path() / "p.yaml", "pipeline: raw_dng\nversion: 1\nvars:\n  input: \"\"\nstages:\n"
-                                         "  - id: in\n    use: raw.read\n    with: {path: \"${input}\"}\n"
-                                         "  - id: dng\n    use: raw.write_dng\n    with: {name: \"{stem}_copy.dng\"}\n");
+  e2e::write_text(dir.path() / "p.yaml",
+                  "pipeline: raw_dng\nversion: 1\nvars:\n  input: \"\"\nstages:\n"
+                  "  - id: in\n    use: raw.read\n    with: {path: \"${input}\"}\n"
+                  "  - id: dng\n    use: raw.write_dng\n    with: {name: \"{stem}_copy.dng\"}\n");
   const auto run = dir.path() / "run";
   auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--set", "vars.input=" + raw_data().string(), "--run-dir",
                   run.string()});
@@ -39,8 +40,8 @@ TEST_CASE("raw.read -> raw.write_dng: the real DNG is written, the stubs fail, t
   REQUIRE(fs::exists(copy));
 
   const auto run2 = dir.path() / "run2";
-  auto back =
-      lumen({"run", (dir.path() / "p.yaml").string(), "--set", "vars.input=" + copy.string(), "--run-dir", run2.string()});
+  auto back = lumen(
+      {"run", (dir.path() / "p.yaml").string(), "--set", "vars.input=" + copy.string(), "--run-dir", run2.string()});
   INFO(back.output);
   CHECK(back.exit_code == 0);
   // The copy holds the visible area only, so a second copy is byte-identical to the first.

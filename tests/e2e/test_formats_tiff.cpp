@@ -32,7 +32,7 @@ bool have_python(const std::string& modules) {
 
 } // namespace
 
-TEST_CASE("tiff series -> hdf5 append -> hdf5 frames -> tiff gives back the series", "[formats][tiff][hdf5]") {
+TEST_CASE("tiff series -> hdf5.append -> hdf5 frames -> tiff gives back the series", "[formats][tiff][hdf5]") {
   const fs::path series = shared_data() / "tiff" / "numbered_petraP25_frames_u16";
   if (!fs::exists(series / "frame_0000.tif")) {
     WARN("SKIPPED: shared TIFF samples not found under " << series.string());
@@ -42,8 +42,8 @@ TEST_CASE("tiff series -> hdf5 append -> hdf5 frames -> tiff gives back the seri
   e2e::write_text(dir.path() / "to_h5.yaml",
                   "pipeline: to_h5\nversion: 1\nvars:\n  input: \"\"\nstages:\n"
                   "  - id: in\n    use: tiff.read\n    with: {path: \"${input}\", series: true, mode: frames}\n"
-                  "  - id: stack\n    use: hdf5.write\n"
-                  "    with: {mode: append, dataset: entry/data/data, compression: shuffle+deflate}\n");
+                  "  - id: stack\n    use: hdf5.append\n"
+                  "    with: {dataset: entry/data/data, compression: shuffle+deflate}\n");
   const auto run1 = dir.path() / "run1";
   auto r = lumen({"run", (dir.path() / "to_h5.yaml").string(), "--set",
                   "vars.input=" + (series / "frame_*.tif").string(), "--run-dir", run1.string(), "--threads", "2"});

@@ -12,7 +12,8 @@
 //
 // FileWriter: the `dir` and `name` parameters, where the file goes (target_for) and how the
 // item records it (record_written). Writers write through lumen::AtomicFile, so no reader ever
-// sees a half-written file.
+// sees a half-written file. FileAggregator: the same for a stage that gathers every item into
+// one file and commits it in finish().
 //
 // Example (a reader of one image per file):
 //   class Read final : public lumen::FileReader {
@@ -27,6 +28,7 @@
 #pragma once
 
 #include "lumen/item.hpp"
+#include "lumen/name_template.hpp"
 #include "lumen/param.hpp"
 #include "lumen/stage.hpp"
 
@@ -65,26 +67,46 @@ private:
   std::vector<std::string> extensions_;
 };
 
-class FileWriter : public Writer {
+/// Where a writer's `dir` parameter puts files: outputs/, outputs/<dir>, or <dir> when absolute.
+[[nodiscard]] std::filesystem::path output_directory(const Context& ctx, const std::string& dir);
+/// Reports `target` to the run and sets meta `meta_key` of `item` to its path relative to
+/// outputs/ (or as written when it lies outside).
+void record_output_file(const Context& ctx, Item& item, const std::filesystem::path& target, std::uintmax_t bytes,
+                        const std::string& meta_key);
+/// The docs of the `dir` and `name` parameters, shared by every file-writing stage.
+extern const char* const kOutputDirDoc;
+extern const char* const kOutputNameDoc;
+
+/// A stage that writes files, with the `dir` and `name` parameters. `Kind` is Writer (one file
+/// per item: FileWriter) or Aggregator (one file from all items, committed in finish():
+/// FileAggregator; the host never skips an aggregator's input on resume, so such a file is
+/// always complete).
+template <class Kind> class BasicFileWriter : public Kind {
 public:
-  Param<std::string> dir;
+  Param<std::string> dir{this, "dir", std::string{}, kOutputDirDoc};
   Param<std::string> name;
 
   /// Checks the `name` template. Subclasses that override call this too.
-  void validate() const override;
+  void validate() const override { check_name_pattern(*name, "name"); }
 
 protected:
   /// `default_name` is the default of `name`, e.g. "{stem}_{index:04d}.fits".
-  explicit FileWriter(std::string default_name);
+  explicit BasicFileWriter(std::string default_name) : name{this, "name", std::move(default_name), kOutputNameDoc} {}
 
   /// outputs/, outputs/<dir>, or <dir> when it is absolute.
-  [[nodiscard]] std::filesystem::path output_root() const;
+  [[nodiscard]] std::filesystem::path output_root() const { return output_directory(this->ctx(), *dir); }
   /// output_root() / name expanded for `item`.
-  [[nodiscard]] std::filesystem::path target_for(const Item& item) const;
-  /// Reports the file to the run and sets meta `meta_key` to its path relative to outputs/
-  /// (or as written when it lies outside).
+  [[nodiscard]] std::filesystem::path target_for(const Item& item) const {
+    return output_root() / expand_name(*name, item, this->ctx().stage_id());
+  }
+  /// Reports the file to the run and sets meta `meta_key` (see record_output_file).
   void record_written(Item& item, const std::filesystem::path& target, std::uintmax_t bytes,
-                      const std::string& meta_key) const;
+                      const std::string& meta_key) const {
+    record_output_file(this->ctx(), item, target, bytes, meta_key);
+  }
 };
+
+using FileWriter = BasicFileWriter<Writer>;
+using FileAggregator = BasicFileWriter<Aggregator>;
 
 } // namespace lumen

@@ -350,13 +350,12 @@ TEST_CASE("hdf5.read single frames and a frames range", "[hdf5][stage]") {
   CHECK_THROWS_AS(r.validate(), lumen::ConfigError);
 }
 
-TEST_CASE("hdf5.write per item and append, with attributes", "[hdf5][stage]") {
+TEST_CASE("hdf5.append and hdf5.write, with attributes", "[hdf5][stage]") {
   TempDir tmp("hdf5");
   lumen::testing::Context ctx(tmp.path(), "stack");
-  lumen::hdf5::Hdf5Write w;
-  set_param(w.mode, std::string("append"));
-  set_param(w.compression, std::string("shuffle+deflate"));
-  set_param(w.dataset, std::string("entry/data/data"));
+  lumen::hdf5::Hdf5Append w;
+  set_param(w.out.compression, std::string("shuffle+deflate"));
+  set_param(w.out.dataset, std::string("entry/data/data"));
   w.validate();
   w.attach(ctx);
   w.start();
