@@ -65,7 +65,7 @@ BENCHMARK(BM_MrcWrite)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_MrcRead(benchmark::State& state) {
   write_mrc_file(dir() / "r.mrc", stack());
   for (auto _ : state) {
-    const lumen::mrc::FileSource src(dir() / "r.mrc");
+    const lumen::FileSource src(dir() / "r.mrc");
     const auto h = lumen::mrc::read_header(src);
     auto a = lumen::mrc::read_sections(src, h, 0, h.nz);
     benchmark::DoNotOptimize(a.raw());
@@ -78,7 +78,7 @@ BENCHMARK(BM_MrcRead)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_MrcReadRanges8(benchmark::State& state) {
   write_mrc_file(dir() / "r.mrc", stack());
   for (auto _ : state) {
-    const lumen::mrc::FileSource src(dir() / "r.mrc");
+    const lumen::FileSource src(dir() / "r.mrc");
     const auto h = lumen::mrc::read_header(src);
     for (std::int64_t z = 0; z < h.nz; z += 8) {
       auto a = lumen::mrc::read_sections(src, h, z, z + 8);
@@ -99,7 +99,7 @@ BENCHMARK(BM_NpyWrite)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_NpyRead(benchmark::State& state) {
   write_npy_file(dir() / "r.npy", stack());
   for (auto _ : state) {
-    const lumen::npy::FileSource src(dir() / "r.npy");
+    const lumen::FileSource src(dir() / "r.npy");
     auto a = lumen::npy::read_data(src, lumen::npy::read_header(src));
     benchmark::DoNotOptimize(a.raw());
   }
@@ -112,7 +112,7 @@ void BM_NpyReadBigEndian(benchmark::State& state) {
   write_npy_file(dir() / "be.npy", stack());
   {
     // Rewrite as big-endian: same header length ('<f4' -> '>f4'), every sample swapped.
-    lumen::npy::FileSource src(dir() / "be.npy");
+    lumen::FileSource src(dir() / "be.npy");
     const auto h = lumen::npy::read_header(src);
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(src.size()));
     src.read(0, bytes.data(), bytes.size());
@@ -127,7 +127,7 @@ void BM_NpyReadBigEndian(benchmark::State& state) {
     f.commit();
   }
   for (auto _ : state) {
-    const lumen::npy::FileSource src(dir() / "be.npy");
+    const lumen::FileSource src(dir() / "be.npy");
     auto a = lumen::npy::read_data(src, lumen::npy::read_header(src));
     benchmark::DoNotOptimize(a.raw());
   }

@@ -14,6 +14,9 @@
 #                      the fuzz target are built then
 function(lumen_plugin_set name)
   cmake_parse_arguments(ARG "" "" "CORE_SOURCES;STAGE_SOURCES;TEST_SOURCES;FUZZ_SOURCES;LIBRARIES" ${ARGN})
+  if(LUMEN_FUZZ AND NOT ARG_FUZZ_SOURCES)
+    return() # a fuzz build makes only the parsers that have fuzz targets
+  endif()
   set(core lumen-${name}-core)
   add_library(${core} STATIC ${ARG_CORE_SOURCES})
   target_include_directories(${core} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
@@ -23,12 +26,10 @@ function(lumen_plugin_set name)
   lumen_set_warnings(${core})
 
   if(LUMEN_FUZZ)
-    if(ARG_FUZZ_SOURCES)
-      add_executable(fuzz_${name} ${ARG_FUZZ_SOURCES})
-      target_link_libraries(fuzz_${name} PRIVATE ${core})
-      target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
-      lumen_set_warnings(fuzz_${name})
-    endif()
+    add_executable(fuzz_${name} ${ARG_FUZZ_SOURCES})
+    target_link_libraries(fuzz_${name} PRIVATE ${core})
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+    lumen_set_warnings(fuzz_${name})
     return()
   endif()
 

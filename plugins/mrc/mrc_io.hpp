@@ -31,8 +31,8 @@
 #pragma once
 
 #include "lumen/array.hpp"
+#include "lumen/byte_source.hpp"
 #include "lumen/meta.hpp"
-#include "mrc_bytes.hpp"
 
 #include <array>
 #include <cstdint>

@@ -33,7 +33,7 @@
 #pragma once
 
 #include "lumen/array.hpp"
-#include "npy_bytes.hpp"
+#include "lumen/byte_source.hpp"
 
 #include <cstdint>
 #include <span>

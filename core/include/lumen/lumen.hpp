@@ -4,6 +4,7 @@
 #include "lumen/abi.hpp"
 #include "lumen/array.hpp"
 #include "lumen/atomic_file.hpp"
+#include "lumen/byte_source.hpp"
 #include "lumen/error.hpp"
 #include "lumen/file_stages.hpp"
 #include "lumen/input_paths.hpp"

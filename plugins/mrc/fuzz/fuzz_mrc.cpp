@@ -11,7 +11,7 @@
 #include <cstdint>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const lumen::mrc::MemorySource src({data, size}, "fuzz.mrc");
+  const lumen::MemorySource src({data, size}, "fuzz.mrc");
   try {
     const auto header = lumen::mrc::read_header(src);
     lumen::Meta meta;

@@ -76,7 +76,7 @@ struct Decoded {
   lumen::Array image;
 };
 Decoded decode(const Bytes& bytes, const std::string& name = "mem.mrc") {
-  const mrc::MemorySource src({bytes.data(), bytes.size()}, name);
+  const lumen::MemorySource src({bytes.data(), bytes.size()}, name);
   Decoded d;
   d.header = mrc::read_header(src);
   d.image = mrc::read_sections(src, d.header, 0, d.header.nz);
@@ -426,7 +426,7 @@ TEST_CASE("bad MRC headers give an InputError naming the file and the field", "[
     expect_error(b, {"mode 9", "MACHST 0x77 0x77 0x77 0x77 is not a known byte order"});
   }
   SECTION("section ranges outside the file") {
-    const mrc::MemorySource src({good.data(), good.size()}, "r.mrc");
+    const lumen::MemorySource src({good.data(), good.size()}, "r.mrc");
     const auto h = mrc::read_header(src);
     CHECK_THROWS_AS(mrc::read_sections(src, h, 1, 3), lumen::InputError);
     CHECK_THROWS_AS(mrc::read_sections(src, h, 1, 1), lumen::InputError);
@@ -434,8 +434,8 @@ TEST_CASE("bad MRC headers give an InputError naming the file and the field", "[
   }
   SECTION("files that cannot be opened") {
     TempDir tmp("mrc");
-    CHECK_THROWS_WITH(mrc::FileSource(tmp.path() / "absent.mrc"), Catch::Contains("absent.mrc: cannot open"));
-    CHECK_THROWS_WITH(mrc::FileSource(tmp.path()), Catch::Contains("not a regular file"));
+    CHECK_THROWS_WITH(lumen::FileSource(tmp.path() / "absent.mrc"), Catch::Contains("absent.mrc: cannot open"));
+    CHECK_THROWS_WITH(lumen::FileSource(tmp.path()), Catch::Contains("not a regular file"));
   }
 }
 
@@ -456,7 +456,7 @@ TEST_CASE("extended headers are skipped by NSYMBT and recorded", "[mrc][io]") {
 TEST_CASE("sections can be read by range", "[mrc][io]") {
   const auto f32 = random_array<float>(lumen::Shape{5, 3, 4}, 12);
   const auto bytes = encode(f32);
-  const mrc::MemorySource src({bytes.data(), bytes.size()}, "r.mrc");
+  const lumen::MemorySource src({bytes.data(), bytes.size()}, "r.mrc");
   const auto h = mrc::read_header(src);
   CHECK(same_pixels(mrc::read_sections(src, h, 1, 3), f32.slice(1, 3).contiguous_copy()));
   CHECK(same_pixels(mrc::read_sections(src, h, 4, 5), f32.slice(4, 5).contiguous_copy().reshape(lumen::Shape{3, 4})));
@@ -466,7 +466,7 @@ TEST_CASE("sections can be read by range", "[mrc][io]") {
 
 TEST_CASE("EMD-3197.map reads with the values mrcfile prints", "[mrc][real]") {
   LUMEN_SHARED_FILE(file, "mrc/EMD-3197.map");
-  const mrc::FileSource src(file);
+  const lumen::FileSource src(file);
   const auto h = mrc::read_header(src);
   CHECK(h.nx == 20);
   CHECK(h.ny == 20);
@@ -503,7 +503,7 @@ TEST_CASE("EMD-3197.map reads with the values mrcfile prints", "[mrc][real]") {
 
 TEST_CASE("the DE HAADF file skips its 909312-byte FEI2 extended header", "[mrc][real]") {
   LUMEN_SHARED_FILE(file, "mrc/DE_HAADFscan_FEI2exthdr.mrc");
-  const mrc::FileSource src(file);
+  const lumen::FileSource src(file);
   const auto h = mrc::read_header(src);
   CHECK(h.mode == 6);
   CHECK(h.nsymbt == 909312);
@@ -535,7 +535,7 @@ TEST_CASE("corrupted copies of the real files fail cleanly or decode", "[mrc][re
     for (const auto& bad : lumen::test::corrupt_variants(file, tmp.path())) {
       INFO(bad.what);
       try {
-        const mrc::FileSource src(bad.path);
+        const lumen::FileSource src(bad.path);
         const auto h = mrc::read_header(src);
         (void)mrc::read_sections(src, h, 0, h.nz);
         CHECK_FALSE(bad.truncated);

@@ -12,7 +12,7 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const lumen::npy::MemorySource src({data, size}, "fuzz.npy");
+  const lumen::MemorySource src({data, size}, "fuzz.npy");
   lumen::Array array;
   try {
     const auto header = lumen::npy::read_header(src);
@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         copy.insert(copy.end(), static_cast<const std::uint8_t*>(p), static_cast<const std::uint8_t*>(p) + n);
       },
       array, "copy");
-  const lumen::npy::MemorySource again(copy, "copy.npy");
+  const lumen::MemorySource again(copy, "copy.npy");
   const auto back = lumen::npy::read_data(again, lumen::npy::read_header(again)); // must not throw
   if (back.nbytes() != array.nbytes()) __builtin_trap();
   return 0;

@@ -69,7 +69,7 @@ Bytes encode(const lumen::Array& a) {
 }
 
 lumen::Array decode(const Bytes& b, const std::string& name = "mem.npy") {
-  const npy::MemorySource src({b.data(), b.size()}, name);
+  const lumen::MemorySource src({b.data(), b.size()}, name);
   return npy::read_data(src, npy::read_header(src));
 }
 
@@ -134,7 +134,7 @@ TEST_CASE("npy round trips are bit exact for every dtype and 1 to 4 dims", "[npy
                                    random_array<double>(shape, 7)};
     for (const auto& a : arrays) {
       const auto bytes = encode(a);
-      const npy::MemorySource src({bytes.data(), bytes.size()}, "rt.npy");
+      const lumen::MemorySource src({bytes.data(), bytes.size()}, "rt.npy");
       const auto h = npy::read_header(src);
       CHECK(h.data_offset % 64 == 0);
       CHECK(h.descr == npy::descr_of(a.dtype()));
@@ -338,7 +338,7 @@ TEST_CASE("corrupted copies of a written file fail cleanly or decode", "[npy][io
   for (const auto& bad : lumen::test::corrupt_variants(file, tmp.path(), 128, 200)) {
     INFO(bad.what);
     try {
-      const npy::FileSource src(bad.path);
+      const lumen::FileSource src(bad.path);
       (void)npy::read_data(src, npy::read_header(src));
       CHECK_FALSE(bad.truncated);
     } catch (const lumen::InputError& e) {

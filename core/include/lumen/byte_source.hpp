@@ -1,10 +1,11 @@
-// Byte sources and sinks for the hand-written NPY parser: the same parsing code reads a file
-// (npy.read), a memory buffer (the fuzzer, tests) or writes into any sink (an AtomicFile).
-// (The mrc set has the same small classes; each plugin set stays self-contained.)
+// Byte sources and sinks for hand-written file parsers: the same parsing code reads a file
+// (a reader stage), a memory buffer (a libFuzzer target, tests) or writes into any sink (an
+// AtomicFile, a vector). Every read names the source and the byte range when it fails, so a
+// parser that checks its header against size() first never reads past the end.
 //
-//   lumen::npy::FileSource src("mask.npy");             // throws InputError when unreadable
-//   const auto header = lumen::npy::read_header(src);   // validated against src.size()
-//   const auto array = lumen::npy::read_data(src, header);
+//   lumen::FileSource src("map.mrc");                   // throws InputError when unreadable
+//   const auto header = lumen::mrc::read_header(src);   // validated against src.size()
+//   const auto image = lumen::mrc::read_sections(src, header, 0, header.nz);
 #pragma once
 
 #include <cstddef>
@@ -14,7 +15,7 @@
 #include <span>
 #include <string>
 
-namespace lumen::npy {
+namespace lumen {
 
 /// Random-access bytes with a known size. read() throws lumen::InputError naming the source
 /// when fewer than `n` bytes are available at `offset`.
@@ -59,4 +60,4 @@ private:
 /// Where a writer puts its bytes (an AtomicFile, a vector in tests). Throws on failure.
 using ByteSink = std::function<void(const void* data, std::size_t n)>;
 
-} // namespace lumen::npy
+} // namespace lumen
