@@ -3,7 +3,10 @@
 #   (a) host overhead: synth.items (100000 items of 8x8 u8) through four synth.noop stages:
 #       items/s and microseconds per item per stage (what the host costs when stages do nothing);
 #   (b) the demo pipeline (pipelines/demo.yaml) at 1, 100 and 500 items: items/s and peak RSS,
-#       and whether peak memory grows with the number of items (bounded queues say it must not).
+#       and whether peak memory grows with the number of items (bounded queues say it must not);
+#   (c) formats streaming: a numbered TIFF series of 100 and 1000 files into one compressed HDF5
+#       stack (tiff.read series/frames -> hdf5.append): frames/s, MB/s and peak RSS per count.
+# The per-format benchmarks are Google Benchmark binaries: build/bin/bench_{fits,hdf5,tiff,mrc_npy}.
 #
 # Usage: bench/run_bench.sh [BUILD_DIR]        (default: build)
 # Environment: BENCH_ITEMS (default 100000), BENCH_THREADS (default: all cores).
@@ -117,3 +120,36 @@ awk -v r1="${rss[1]}" -v r100="${rss[100]}" -v r500="${rss[500]}" 'BEGIN {
   else
     printf "    peak RSS GREW with the item count: +%.1f MB from 1 to 500 items, +%.1f MB from 100 to 500 (%.0f KB per extra item)\n", total, tail, tail * 1024 / 400
 }'
+echo
+
+# ---- (c) formats streaming: a numbered TIFF series into one compressed HDF5 stack ----------
+# The series is made by Lumen itself (synth.starfield -> tiff.write); then tiff.read streams it
+# frame by frame into hdf5.append. Peak memory must not depend on the number of files.
+echo "(c) numbered TIFF series (512x512 u16) -> tiff.read (series, frames) -> hdf5.append (shuffle+deflate) at 100 and 1000 files"
+declare -A series_rss
+for n in 100 1000; do
+  cat >"$tmp/make_series$n.yaml" <<YAML
+pipeline: bench-make-series
+version: 1
+stages:
+  - {id: sky, use: synth.starfield, with: {count: $n, width: 512, height: 512}}
+  - {id: tif, use: tiff.write, with: {dir: "$tmp/series$n", name: "frame_{index:05d}.tif"}}
+YAML
+  run "make_series$n" "$tmp/make_series$n.yaml"
+  cat >"$tmp/stack$n.yaml" <<YAML
+pipeline: bench-series-to-hdf5
+version: 1
+stages:
+  - {id: in, use: tiff.read, with: {path: "$tmp/series$n/frame_*.tif", series: true, mode: frames}}
+  - {id: stack, use: hdf5.append, with: {name: stack.h5, compression: shuffle+deflate}}
+YAML
+  run "stack$n" "$tmp/stack$n.yaml"
+  series_rss[$n]=$rss_kb
+  mb=$(du -m "$tmp/stack$n/outputs/stack.h5" | cut -f1)
+  awk -v n="$n" -v t="$wall" -v r="$rss_kb" -v mb="$mb" 'BEGIN {
+    printf "    %4d files: %7.3f s wall, %8.1f frames/s, %6.1f MB/s of pixels, stack %d MB, peak RSS %6.1f MB\n",
+           n, t, n / t, n * 512 * 512 * 2 / t / 1e6, mb, r / 1024 }'
+done
+awk -v a="${series_rss[100]}" -v b="${series_rss[1000]}" 'BEGIN {
+  printf "    peak RSS %s: %.1f MB at 100 files, %.1f MB at 1000 files\n",
+         (b <= a * 1.10 + 4096) ? "flat" : "GREW", a / 1024, b / 1024 }'

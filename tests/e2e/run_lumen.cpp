@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
@@ -71,6 +72,26 @@ std::vector<std::string> events(const std::filesystem::path& run_dir, const std:
   for (std::string line; std::getline(in, line);)
     if (line.find(needle) != std::string::npos) out.push_back(line);
   return out;
+}
+
+std::size_t count_files(const std::filesystem::path& dir, const std::string& ext) {
+  std::size_t n = 0;
+  if (!std::filesystem::exists(dir)) return 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().extension() == ext) ++n;
+  return n;
+}
+
+std::filesystem::path shared_data(const std::string& sub) {
+  const char* env = std::getenv("LUMEN_SHARED_DATA");
+  const std::filesystem::path root = env != nullptr && *env != '\0'
+                                         ? std::filesystem::path(env)
+                                         : std::filesystem::path(LUMEN_SOURCE_DIR).parent_path() / "shared" / "data";
+  return sub.empty() ? root : root / sub;
+}
+
+bool have_python(const std::string& modules) {
+  return std::system(("/usr/bin/python3 -c 'import " + modules + "' >/dev/null 2>&1").c_str()) == 0;
 }
 
 } // namespace e2e

@@ -36,5 +36,13 @@ void write_text(const std::filesystem::path& p, const std::string& text);
 /// Lines of logs/run_events.jsonl whose "event" equals `type`.
 std::vector<std::string> events(const std::filesystem::path& run_dir, const std::string& type);
 std::string quote(const std::string& s);
+/// Files under `dir` (recursively) whose extension is `ext` (".png"); 0 when `dir` is absent.
+std::size_t count_files(const std::filesystem::path& dir, const std::string& ext);
+/// The real sample files: $LUMEN_SHARED_DATA, else ../shared/data beside the source tree; with
+/// `sub`, that folder inside it. Tests check that the file they need exists and print
+/// "SKIPPED: ..." (CTest then reports them as skipped) when it does not.
+std::filesystem::path shared_data(const std::string& sub = {});
+/// True when /usr/bin/python3 imports every module in `modules` ("h5py, numpy").
+bool have_python(const std::string& modules);
 
 } // namespace e2e

@@ -10,17 +10,8 @@
 namespace fs = std::filesystem;
 using e2e::lumen;
 
-namespace {
-
-fs::path shared_data() {
-  if (const char* env = std::getenv("LUMEN_SHARED_DATA")) return fs::path(env);
-  return fs::path(LUMEN_SOURCE_DIR).parent_path() / "shared" / "data";
-}
-
-} // namespace
-
 TEST_CASE("hdf5.read streams the CXI scan in ranges into per-item files", "[formats][hdf5]") {
-  const fs::path cxi = shared_data() / "ptycho" / "PETRAIII_P25_Near_Field_Ptycho.cxi";
+  const fs::path cxi = e2e::shared_data() / "ptycho" / "PETRAIII_P25_Near_Field_Ptycho.cxi";
   if (!fs::exists(cxi)) {
     WARN("SKIPPED: shared CXI sample not found: " << cxi.string());
     return;
@@ -56,7 +47,7 @@ TEST_CASE("hdf5.read streams the CXI scan in ranges into per-item files", "[form
 }
 
 TEST_CASE("a missing dataset and a non-HDF5 file fail their items, the others are read", "[formats][hdf5]") {
-  const fs::path aps = shared_data() / "hdf5" / "APS15IDD_areaDetector_Pilatus_AgBehenate_228.hdf5";
+  const fs::path aps = e2e::shared_data() / "hdf5" / "APS15IDD_areaDetector_Pilatus_AgBehenate_228.hdf5";
   if (!fs::exists(aps)) {
     WARN("SKIPPED: shared HDF5 sample not found: " << aps.string());
     return;
@@ -89,4 +80,30 @@ TEST_CASE("a missing dataset and a non-HDF5 file fail their items, the others ar
   REQUIRE(failed.size() == 1);
   CHECK_THAT(failed[0], Catch::Contains("a.hdf5") && Catch::Contains("no dataset 'entry/data/dta'") &&
                             Catch::Contains("holds: data (195x487)"));
+}
+
+TEST_CASE("hdf5.append run twice into one run directory still holds every frame", "[formats][hdf5][resume]") {
+  // A re-run skips the work units the ledger holds; an aggregator's input is never skipped, so
+  // the stack written the second time is complete, not only the frames that were redone.
+  e2e::TempDir dir("hdf5-append-e2e");
+  e2e::write_text(dir.path() / "p.yaml", "pipeline: stack\nversion: 1\nstages:\n"
+                                         "  - id: sky\n    use: synth.starfield\n"
+                                         "    with: {count: 6, width: 40, height: 30}\n"
+                                         "  - id: stack\n    use: hdf5.append\n"
+                                         "    with: {name: sky.h5, compression: shuffle+deflate}\n");
+  const auto run = dir.path() / "run";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--run-dir", run.string(), "--threads", "2"});
+    INFO("attempt " << attempt << "\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(fs::exists(run / "outputs" / "sky.h5"));
+    if (!e2e::have_python("h5py")) {
+      WARN("SKIPPED: frame count check needs /usr/bin/python3 with h5py");
+      return;
+    }
+    const auto shape =
+        e2e::shell("/usr/bin/python3 -c \"import h5py, sys; print(h5py.File(sys.argv[1], 'r')['data'].shape)\" " +
+                   e2e::quote((run / "outputs" / "sky.h5").string()));
+    CHECK_THAT(shape.output, Catch::Contains("(6, 30, 40)"));
+  }
 }

@@ -12,19 +12,6 @@ using e2e::lumen;
 
 namespace {
 
-std::size_t count_files(const fs::path& dir, const std::string& ext) {
-  std::size_t n = 0;
-  if (!fs::exists(dir)) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().extension() == ext) ++n;
-  return n;
-}
-
-fs::path shared_data() {
-  if (const char* env = std::getenv("LUMEN_SHARED_DATA")) return env;
-  return fs::path(LUMEN_SOURCE_DIR).parent_path() / "shared" / "data";
-}
-
 // Runs a two-stage pipeline `reader -> writer` over `input` into `run`.
 e2e::Result run_pair(const fs::path& dir, const std::string& name, const std::string& reader,
                      const std::string& reader_with, const std::string& writer, const std::string& writer_with,
@@ -51,13 +38,13 @@ TEST_CASE("frames go npy -> mrc -> npy through lumen and come back identical", "
   auto r = lumen({"run", (dir.path() / "make.yaml").string(), "--run-dir", first.string(), "--no-progress"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(count_files(first / "outputs", ".npy") == 3);
+  REQUIRE(e2e::count_files(first / "outputs", ".npy") == 3);
 
   const auto second = dir.path() / "second";
   r = run_pair(dir.path(), "to_mrc", "npy.read", "", "mrc.write", "name: \"{stem}.mrc\"", first / "outputs", second);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(count_files(second / "outputs", ".mrc") == 3);
+  REQUIRE(e2e::count_files(second / "outputs", ".mrc") == 3);
   REQUIRE(e2e::events(second, "output_written").size() == 3);
 
   const auto third = dir.path() / "third";
@@ -75,7 +62,7 @@ TEST_CASE("frames go npy -> mrc -> npy through lumen and come back identical", "
 }
 
 TEST_CASE("the EMD-3197 map streams through lumen in frame ranges", "[formats][mrc]") {
-  const auto map = shared_data() / "mrc" / "EMD-3197.map";
+  const auto map = e2e::shared_data() / "mrc" / "EMD-3197.map";
   if (!fs::exists(map)) {
     WARN("SKIPPED: real sample file " << map.string() << " not found (set LUMEN_SHARED_DATA)");
     return;
@@ -86,7 +73,7 @@ TEST_CASE("the EMD-3197 map streams through lumen in frame ranges", "[formats][m
                     "name: \"{stem}_{index:04d}.mrc\"", map, run);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(count_files(run / "outputs", ".mrc") == 3);
+  CHECK(e2e::count_files(run / "outputs", ".mrc") == 3);
   CHECK(fs::file_size(run / "outputs" / "EMD-3197_0000.mrc") == 1024 + 7 * 20 * 20 * 4);
   CHECK(fs::file_size(run / "outputs" / "EMD-3197_0014.mrc") == 1024 + 6 * 20 * 20 * 4);
   CHECK(e2e::events(run, "unit_done").size() == 3);
@@ -124,5 +111,5 @@ TEST_CASE("a truncated mrc file fails its item and the others are written", "[fo
   REQUIRE(failed.size() == 1);
   CHECK_THAT(failed[0], Catch::Contains("starfield_0001.mrc: truncated or corrupt MRC file"));
   CHECK_THAT(failed[0], Catch::Contains("has only 2972 bytes"));
-  CHECK(count_files(second / "outputs", ".npy") == 2);
+  CHECK(e2e::count_files(second / "outputs", ".npy") == 2);
 }

@@ -12,14 +12,6 @@ using e2e::lumen;
 
 namespace {
 
-std::size_t count_files(const fs::path& dir, const std::string& ext) {
-  std::size_t n = 0;
-  if (!fs::exists(dir)) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().extension() == ext) ++n;
-  return n;
-}
-
 const char* kMake = "pipeline: make\nversion: 1\nstages:\n  - id: sky\n    use: synth.starfield\n"
                     "    with: {count: 4, width: 33, height: 17}\n"
                     "  - id: save\n    use: npy.write\n    with: {dir: npy, name: \"{stem}_{index:04d}.npy\"}\n";
@@ -37,7 +29,7 @@ TEST_CASE("npy.write output loads in numpy and copies through npy.read byte for 
   auto r = lumen({"run", (dir.path() / "make.yaml").string(), "--run-dir", first.string(), "--no-progress"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(count_files(first / "outputs" / "npy", ".npy") == 4);
+  REQUIRE(e2e::count_files(first / "outputs" / "npy", ".npy") == 4);
   const auto file = first / "outputs" / "npy" / "starfield_0002.npy";
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0) {
     const auto check = e2e::shell("/usr/bin/python3 -c \"import sys, numpy as np; a = np.load(sys.argv[1]); "
@@ -57,7 +49,7 @@ TEST_CASE("npy.write output loads in numpy and copies through npy.read byte for 
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(e2e::read_text(second / "outputs" / "starfield_0002.npy") == e2e::read_text(file));
-  CHECK(count_files(second / "outputs", ".npy") == 4);
+  CHECK(e2e::count_files(second / "outputs", ".npy") == 4);
 }
 
 TEST_CASE("a corrupt npy file fails its item, the others are copied", "[formats][npy]") {
@@ -83,7 +75,7 @@ TEST_CASE("a corrupt npy file fails its item, the others are copied", "[formats]
   const std::string all = failed[0] + failed[1];
   CHECK_THAT(all, Catch::Contains("starfield_0001.npy: invalid .npy header: unknown key 'shape!'"));
   CHECK_THAT(all, Catch::Contains("starfield_0003.npy: not a .npy file"));
-  CHECK(count_files(second / "outputs", ".npy") == 2);
+  CHECK(e2e::count_files(second / "outputs", ".npy") == 2);
 }
 
 TEST_CASE("npy.write names the missing array of an item", "[formats][npy]") {
@@ -98,5 +90,5 @@ TEST_CASE("npy.write names the missing array of an item", "[formats][npy]") {
   const auto failed = e2e::events(run, "item_failed");
   REQUIRE(failed.size() == 2);
   CHECK_THAT(failed[0], Catch::Contains("mask"));
-  CHECK(count_files(run / "outputs", ".npy") == 0);
+  CHECK(e2e::count_files(run / "outputs", ".npy") == 0);
 }

@@ -10,16 +10,9 @@
 namespace fs = std::filesystem;
 using e2e::lumen;
 
-namespace {
-fs::path raw_data() {
-  if (const char* env = std::getenv("LUMEN_SHARED_DATA")) return fs::path(env) / "raw";
-  return fs::path(LUMEN_SOURCE_DIR).parent_path() / "shared" / "data" / "raw";
-}
-} // namespace
-
 TEST_CASE("raw.read -> raw.write_dng: the real DNG is written, the stubs fail, the DNG reads back", "[formats][raw]") {
-  if (!fs::exists(raw_data() / "tinydng_colorchart_CanonEOSKissX4.dng")) {
-    WARN("SKIPPED: shared raw samples not found under " << raw_data().string());
+  if (!fs::exists(e2e::shared_data("raw") / "tinydng_colorchart_CanonEOSKissX4.dng")) {
+    WARN("SKIPPED: shared raw samples not found under " << e2e::shared_data("raw").string());
     return;
   }
   e2e::TempDir dir("raw-e2e");
@@ -28,8 +21,8 @@ TEST_CASE("raw.read -> raw.write_dng: the real DNG is written, the stubs fail, t
                   "  - id: in\n    use: raw.read\n    with: {path: \"${input}\"}\n"
                   "  - id: dng\n    use: raw.write_dng\n    with: {name: \"{stem}_copy.dng\"}\n");
   const auto run = dir.path() / "run";
-  auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--set", "vars.input=" + raw_data().string(), "--run-dir",
-                  run.string()});
+  auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--set", "vars.input=" + e2e::shared_data("raw").string(),
+                  "--run-dir", run.string()});
   INFO(r.output);
   REQUIRE(r.exit_code == 2);
   const auto failed = e2e::events(run, "item_failed");

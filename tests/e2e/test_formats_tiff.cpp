@@ -11,29 +11,8 @@
 namespace fs = std::filesystem;
 using e2e::lumen;
 
-namespace {
-
-fs::path shared_data() {
-  if (const char* env = std::getenv("LUMEN_SHARED_DATA")) return fs::path(env);
-  return fs::path(LUMEN_SOURCE_DIR).parent_path() / "shared" / "data";
-}
-
-std::size_t count_files(const fs::path& dir, const std::string& ext) {
-  std::size_t n = 0;
-  if (!fs::exists(dir)) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().extension() == ext) ++n;
-  return n;
-}
-
-bool have_python(const std::string& modules) {
-  return std::system(("/usr/bin/python3 -c 'import " + modules + "' >/dev/null 2>&1").c_str()) == 0;
-}
-
-} // namespace
-
 TEST_CASE("tiff series -> hdf5.append -> hdf5 frames -> tiff gives back the series", "[formats][tiff][hdf5]") {
-  const fs::path series = shared_data() / "tiff" / "numbered_petraP25_frames_u16";
+  const fs::path series = e2e::shared_data() / "tiff" / "numbered_petraP25_frames_u16";
   if (!fs::exists(series / "frame_0000.tif")) {
     WARN("SKIPPED: shared TIFF samples not found under " << series.string());
     return;
@@ -64,9 +43,9 @@ TEST_CASE("tiff series -> hdf5.append -> hdf5 frames -> tiff gives back the seri
                      run2.string(), "--threads", "2"});
   INFO(back.output);
   REQUIRE(back.exit_code == 0);
-  CHECK(count_files(run2 / "outputs", ".tif") == 20);
+  CHECK(e2e::count_files(run2 / "outputs", ".tif") == 20);
 
-  if (!have_python("tifffile, h5py, numpy")) {
+  if (!e2e::have_python("tifffile, h5py, numpy")) {
     WARN("SKIPPED: pixel comparison needs /usr/bin/python3 with tifffile, h5py and numpy");
     return;
   }
@@ -84,7 +63,7 @@ TEST_CASE("tiff series -> hdf5.append -> hdf5 frames -> tiff gives back the seri
 }
 
 TEST_CASE("tiff.read frames mode splits pages; a truncated TIFF fails alone", "[formats][tiff]") {
-  const fs::path data = shared_data() / "tiff";
+  const fs::path data = e2e::shared_data() / "tiff";
   if (!fs::exists(data / "hyperspy_imageJ_stack.tif")) {
     WARN("SKIPPED: shared TIFF samples not found under " << data.string());
     return;
@@ -112,5 +91,5 @@ TEST_CASE("tiff.read frames mode splits pages; a truncated TIFF fails alone", "[
   CHECK(fs::exists(run / "outputs" / "hyperspy_imageJ_stack_00.tif"));
   CHECK(fs::exists(run / "outputs" / "hyperspy_imageJ_stack_01.tif"));
   CHECK(fs::exists(run / "outputs" / "hamamatsu_streak_FOCUS_u16_00.tif"));
-  CHECK(count_files(run / "outputs", ".tif") == 3);
+  CHECK(e2e::count_files(run / "outputs", ".tif") == 3);
 }

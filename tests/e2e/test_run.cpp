@@ -20,13 +20,6 @@ std::string pipeline(int count, const std::string& fail, int bytes = 1000, int s
   return p;
 }
 
-std::size_t count_files(const fs::path& dir, const std::string& ext) {
-  std::size_t n = 0;
-  if (!fs::exists(dir)) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().extension() == ext) ++n;
-  return n;
-}
 } // namespace
 
 TEST_CASE("a run writes config, events, outputs and ledger", "[run]") {
@@ -36,7 +29,7 @@ TEST_CASE("a run writes config, events, outputs and ledger", "[run]") {
   auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--run-dir", run.string(), "--threads", "2"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(count_files(run / "outputs", ".txt") == 5);
+  REQUIRE(e2e::count_files(run / "outputs", ".txt") == 5);
   REQUIRE_THAT(e2e::read_text(run / "config.yaml"), Catch::Contains("bytes: 1000"));
   REQUIRE(e2e::events(run, "run_start").size() == 1);
   REQUIRE(e2e::events(run, "item_done").size() == 5);
@@ -57,7 +50,7 @@ TEST_CASE("a throwing stage gives exit code 2 with the failure in the events fil
   REQUIRE(failed.size() == 2);
   REQUIRE_THAT(failed[0], Catch::Contains("\"stage\":\"boom\""));
   REQUIRE_THAT(failed[0], Catch::Contains("deliberate failure of item"));
-  REQUIRE(count_files(run / "outputs", ".txt") == 4); // the run went on
+  REQUIRE(e2e::count_files(run / "outputs", ".txt") == 4); // the run went on
   REQUIRE_THAT(e2e::events(run, "run_end").at(0), Catch::Contains("\"status\":\"items_failed\""));
   REQUIRE_THAT(r.output, Catch::Contains("item 'item2' failed: testkit.throw: deliberate failure of item 2"));
 }
@@ -69,7 +62,7 @@ TEST_CASE("fail-fast stops the run at the first failure", "[run]") {
   auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--run-dir", run.string(), "--fail-fast", "--threads", "1"});
   REQUIRE(r.exit_code == 2);
   REQUIRE_THAT(e2e::events(run, "run_end").at(0), Catch::Contains("\"status\":\"stopped\""));
-  REQUIRE(count_files(run / "outputs", ".txt") < 200);
+  REQUIRE(e2e::count_files(run / "outputs", ".txt") < 200);
 }
 
 TEST_CASE("re-running into the same run directory skips completed units and redoes what changed", "[resume]") {
@@ -82,14 +75,14 @@ TEST_CASE("re-running into the same run directory skips completed units and redo
   };
   e2e::write_text(p, with_log(pipeline(6, "[3]")));
   REQUIRE(lumen({"run", p, "--run-dir", run.string()}).exit_code == 2);
-  REQUIRE(count_files(reads, "") == 6);
+  REQUIRE(e2e::count_files(reads, "") == 6);
 
   // Same pipeline again: only the unit that failed is read again (and fails again).
   fs::remove_all(reads);
   auto second = lumen({"run", p, "--run-dir", run.string()});
   INFO(second.output);
   REQUIRE(second.exit_code == 2);
-  REQUIRE(count_files(reads, "") == 1);
+  REQUIRE(e2e::count_files(reads, "") == 1);
   REQUIRE(fs::exists(reads / "item3"));
   REQUIRE_THAT(second.output, Catch::Contains("5 of 6 work units are already complete"));
 
@@ -97,7 +90,7 @@ TEST_CASE("re-running into the same run directory skips completed units and redo
   fs::remove_all(reads);
   e2e::write_text(p, with_log(pipeline(6, "[]")));
   REQUIRE(lumen({"run", p, "--run-dir", run.string()}).exit_code == 0);
-  REQUIRE(count_files(reads, "") == 6);
+  REQUIRE(e2e::count_files(reads, "") == 6);
 
   // Nothing changed: nothing is read.
   fs::remove_all(reads);
@@ -105,7 +98,7 @@ TEST_CASE("re-running into the same run directory skips completed units and redo
   INFO(again.output);
   REQUIRE(again.exit_code == 0);
   REQUIRE_THAT(again.output, Catch::Contains("6 of 6 work units are already complete"));
-  REQUIRE(count_files(reads, "") == 0);
+  REQUIRE(e2e::count_files(reads, "") == 0);
 }
 
 TEST_CASE("resume redoes only the units that did not finish", "[resume]") {
@@ -120,14 +113,14 @@ TEST_CASE("resume redoes only the units that did not finish", "[resume]") {
   auto r = lumen({"resume", run.string()});
   INFO(r.output);
   REQUIRE(r.exit_code == 2);
-  REQUIRE(count_files(reads, "") == 2);
+  REQUIRE(e2e::count_files(reads, "") == 2);
   REQUIRE(fs::exists(reads / "item5"));
   REQUIRE(fs::exists(reads / "item6"));
   // --from the writer redoes every unit's writer branch.
   fs::remove_all(reads);
   auto from = lumen({"resume", run.string(), "--from", "out"});
   REQUIRE(from.exit_code == 2);
-  REQUIRE(count_files(reads, "") == 8);
+  REQUIRE(e2e::count_files(reads, "") == 8);
   auto bad = lumen({"resume", run.string(), "--from", "ot"});
   REQUIRE(bad.exit_code == 1);
   REQUIRE_THAT(bad.output, Catch::Contains("did you mean 'out'?"));
@@ -144,7 +137,7 @@ TEST_CASE("a run killed with SIGKILL and re-run finishes with complete, untrunca
                           " --threads 2 >/dev/null 2>&1 & pid=$!; sleep 0.6; kill -9 $pid; wait $pid; echo killed";
   auto killed = e2e::shell(cmd);
   REQUIRE_THAT(killed.output, Catch::Contains("killed"));
-  const auto partial = count_files(run / "outputs", ".txt");
+  const auto partial = e2e::count_files(run / "outputs", ".txt");
   INFO("files after the kill: " << partial);
   REQUIRE(partial < static_cast<std::size_t>(count)); // it really was interrupted
   for (const auto& e : fs::directory_iterator(run / "outputs"))
@@ -153,7 +146,7 @@ TEST_CASE("a run killed with SIGKILL and re-run finishes with complete, untrunca
   auto rerun = lumen({"run", p, "--run-dir", run.string()});
   INFO(rerun.output);
   REQUIRE(rerun.exit_code == 0);
-  REQUIRE(count_files(run / "outputs", ".txt") == static_cast<std::size_t>(count));
+  REQUIRE(e2e::count_files(run / "outputs", ".txt") == static_cast<std::size_t>(count));
   std::size_t temps = 0;
   for (const auto& e : fs::recursive_directory_iterator(run)) {
     if (e.path().extension() == ".txt") REQUIRE(fs::file_size(e.path()) == static_cast<std::uintmax_t>(bytes));
@@ -174,12 +167,12 @@ TEST_CASE("Ctrl-C stops a run in order: status interrupted, exit 3, no partial f
   auto r = e2e::shell(cmd);
   REQUIRE_THAT(r.output, Catch::Contains("exit=3"));
   REQUIRE_THAT(e2e::events(run, "run_end").at(0), Catch::Contains("\"status\":\"interrupted\""));
-  REQUIRE(count_files(run / "outputs", ".txt") < 100);
+  REQUIRE(e2e::count_files(run / "outputs", ".txt") < 100);
   for (const auto& e : fs::recursive_directory_iterator(run))
     REQUIRE(e.path().string().find(".lumen-tmp") == std::string::npos);
   auto rerun = lumen({"run", p, "--run-dir", run.string()});
   REQUIRE(rerun.exit_code == 0);
-  REQUIRE(count_files(run / "outputs", ".txt") == 100);
+  REQUIRE(e2e::count_files(run / "outputs", ".txt") == 100);
 }
 
 TEST_CASE("a stage that asks for ordered input gets items in source order", "[run]") {
@@ -224,8 +217,8 @@ TEST_CASE("branches: one source feeds two writers", "[run]") {
   auto r = lumen({"run", (dir.path() / "p.yaml").string(), "--run-dir", run.string()});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(count_files(run / "outputs" / "a", ".txt") == 4);
-  REQUIRE(count_files(run / "outputs" / "b", ".txt") == 4);
+  REQUIRE(e2e::count_files(run / "outputs" / "a", ".txt") == 4);
+  REQUIRE(e2e::count_files(run / "outputs" / "b", ".txt") == 4);
   REQUIRE(fs::file_size(run / "outputs" / "b" / "item3.txt") == 7);
 }
 
@@ -264,7 +257,7 @@ TEST_CASE("the shipped demo pipeline runs, and its PNGs read back through png.re
                   "vars.size=128", "--run-dir", run.string()});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(count_files(run / "outputs", ".png") == 3);
+  REQUIRE(e2e::count_files(run / "outputs", ".png") == 3);
   REQUIRE(fs::exists(run / "outputs" / "starfield_0002.png"));
 
   e2e::write_text(dir.path() / "back.yaml", "pipeline: back\nversion: 1\nvars:\n  input: \"\"\nstages:\n"
@@ -274,7 +267,7 @@ TEST_CASE("the shipped demo pipeline runs, and its PNGs read back through png.re
                      "--run-dir", (dir.path() / "back").string()});
   INFO(back.output);
   REQUIRE(back.exit_code == 0);
-  REQUIRE(count_files(dir.path() / "back" / "outputs", ".png") == 3);
+  REQUIRE(e2e::count_files(dir.path() / "back" / "outputs", ".png") == 3);
   REQUIRE(e2e::read_text(dir.path() / "back" / "outputs" / "copy_starfield_0001.png") ==
           e2e::read_text(run / "outputs" / "starfield_0001.png")); // same pixels, same encoder settings
 }
@@ -314,5 +307,5 @@ TEST_CASE("a corrupt input file fails its item, the others are written", "[run]"
   const auto failed = e2e::events(run2, "item_failed");
   REQUIRE(failed.size() == 1);
   REQUIRE_THAT(failed[0], Catch::Contains("starfield_0001.png"));
-  REQUIRE(count_files(run2 / "outputs", ".png") == 2);
+  REQUIRE(e2e::count_files(run2 / "outputs", ".png") == 2);
 }
