@@ -122,7 +122,4 @@ void check_writable(const Array& image, const WriteSpec& spec, std::string_view 
 /// Writes header and data (little-endian) to `sink`. Throws like check_writable.
 void write_mrc(const ByteSink& sink, const Array& image, const WriteSpec& spec, std::string_view what);
 
-/// Exact IEEE half -> float conversion (used for mode 12).
-[[nodiscard]] float half_to_float(std::uint16_t h) noexcept;
-
 } // namespace lumen::mrc

@@ -12,6 +12,7 @@
 #include "npy_io.hpp"
 
 #include "lumen/error.hpp"
+#include "lumen/float16.hpp"
 
 #include <algorithm>
 #include <array>
@@ -314,17 +315,6 @@ Header read_header(const ByteSource& src) {
 }
 
 // ---- data --------------------------------------------------------------------------------------
-
-float half_to_float(std::uint16_t h) noexcept {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-  if (exp == 0) { // zero or subnormal: mant * 2^-24, exact in float
-    const float v = std::ldexp(static_cast<float>(mant), -24);
-    return sign ? -v : v;
-  }
-  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mant << 13)); // inf, NaN (payload kept)
-  return std::bit_cast<float>(sign | ((exp + 112u) << 23) | (mant << 13));
-}
 
 namespace {
 

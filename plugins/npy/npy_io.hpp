@@ -87,7 +87,4 @@ struct Header {
 /// ("<what>: ...") for an empty array.
 void write_npy(const ByteSink& sink, const Array& array, std::string_view what);
 
-/// Exact IEEE half -> float conversion (used for f2).
-[[nodiscard]] float half_to_float(std::uint16_t h) noexcept;
-
 } // namespace lumen::npy

@@ -1,7 +1,10 @@
 #include "lumen_test_files.hpp"
 
+#include "lumen/error.hpp"
+
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -35,6 +38,21 @@ void write_bytes(const fs::path& file, const std::vector<unsigned char>& bytes) 
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+bool same_pixels(const Array& a, const Array& b) {
+  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
+  const Array ca = a.contiguous_copy(), cb = b.contiguous_copy();
+  return std::memcmp(ca.raw(), cb.raw(), ca.nbytes()) == 0;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const lumen::InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
 }
 
 fs::path shared_data_dir() {

@@ -8,9 +8,12 @@
 //     REQUIRE_THROWS_AS(read(bad.path), lumen::InputError);
 #pragma once
 
+#include "lumen/array.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +36,11 @@ private:
 
 [[nodiscard]] std::vector<unsigned char> read_bytes(const std::filesystem::path& file);
 void write_bytes(const std::filesystem::path& file, const std::vector<unsigned char>& bytes);
+
+/// Same dtype, same shape and the same bytes (views are compared by their content).
+[[nodiscard]] bool same_pixels(const Array& a, const Array& b);
+/// The message of the lumen::InputError that `f` throws, or "(no InputError)".
+[[nodiscard]] std::string error_of(const std::function<void()>& f);
 
 /// The directory of real sample files: $LUMEN_SHARED_DATA, else ../shared/data beside the
 /// source tree. Empty when it does not exist.

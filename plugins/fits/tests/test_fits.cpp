@@ -31,6 +31,8 @@ using namespace lumen::fits;
 
 namespace {
 
+using lumen::test::same_pixels;
+
 template <typename T> Array random_array(const lumen::Shape& shape, unsigned seed) {
   Array a(lumen::dtype_of_v<T>, shape);
   std::mt19937_64 rng(seed);
@@ -41,10 +43,6 @@ template <typename T> Array random_array(const lumen::Shape& shape, unsigned see
       v = static_cast<T>(rng()); // the full range, including the extremes BZERO must map
   }
   return a;
-}
-
-bool same_pixels(const Array& a, const Array& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 std::vector<lumen::Item> read_all(const fs::path& file, const std::string& hdu = "") {

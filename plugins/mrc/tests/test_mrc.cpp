@@ -11,6 +11,7 @@
 //   - id: in
 //     use: mrc.read
 //     with: {path: "maps/*.map", frames_per_item: 8}
+#include "lumen/float16.hpp"
 #include "lumen/testing.hpp"
 #include "lumen_test_files.hpp"
 #include "mrc_io.hpp"
@@ -34,6 +35,8 @@ namespace mrc = lumen::mrc;
 
 namespace {
 
+using lumen::test::same_pixels;
+
 using Bytes = std::vector<unsigned char>;
 using lumen::test::TempDir;
 using TestContext = lumen::testing::Context;
@@ -53,12 +56,6 @@ template <typename T> lumen::Array random_array(const lumen::Shape& shape, unsig
       v = static_cast<T>(rng());
   }
   return a;
-}
-
-bool same_pixels(const lumen::Array& a, const lumen::Array& b) {
-  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
-  const lumen::Array ca = a.contiguous_copy(), cb = b.contiguous_copy();
-  return std::memcmp(ca.raw(), cb.raw(), ca.nbytes()) == 0;
 }
 
 Bytes encode(const lumen::Array& image, const mrc::WriteSpec& spec = {}) {
@@ -137,7 +134,7 @@ bool have_python_module(const std::string& module) {
 TEST_CASE("every float16 value converts exactly", "[mrc][io]") {
   for (std::uint32_t bits = 0; bits < 65536; ++bits) {
     const auto h = static_cast<std::uint16_t>(bits);
-    const float f = mrc::half_to_float(h);
+    const float f = lumen::half_to_float(h);
     const int exp = (h >> 10) & 31, mant = h & 1023;
     const double sign = (h & 0x8000) ? -1.0 : 1.0;
     if (exp == 31) {
@@ -218,7 +215,7 @@ TEST_CASE("mode 12 float16 files decode exactly to f32", "[mrc][io]") {
   CHECK(v.at(0, 2) == std::ldexp(1.0f, -24));
   CHECK(v.at(1, 0) == 65504.0f);
   CHECK(std::isinf(v.at(1, 1)));
-  CHECK(v.at(1, 2) == mrc::half_to_float(0x3555));
+  CHECK(v.at(1, 2) == lumen::half_to_float(0x3555));
   CHECK_FALSE(decode(bytes).header.big_endian);
 }
 

@@ -31,6 +31,8 @@ namespace npy = lumen::npy;
 
 namespace {
 
+using lumen::test::same_pixels;
+
 using Bytes = std::vector<unsigned char>;
 using lumen::test::TempDir;
 using TestContext = lumen::testing::Context;
@@ -50,12 +52,6 @@ template <typename T> lumen::Array random_array(const lumen::Shape& shape, unsig
       v = static_cast<T>(rng());
   }
   return a;
-}
-
-bool same_pixels(const lumen::Array& a, const lumen::Array& b) {
-  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
-  const lumen::Array ca = a.contiguous_copy(), cb = b.contiguous_copy();
-  return std::memcmp(ca.raw(), cb.raw(), ca.nbytes()) == 0;
 }
 
 Bytes encode(const lumen::Array& a) {

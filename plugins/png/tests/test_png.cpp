@@ -32,6 +32,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using lumen::test::same_pixels;
+
 using TestContext = lumen::testing::Context;
 using Collect = lumen::testing::Collect;
 
@@ -47,12 +49,6 @@ lumen::Array random_image(lumen::DType dtype, std::int64_t h, std::int64_t w, st
     for (auto& v : a.writable<std::uint16_t>()) v = static_cast<std::uint16_t>(rng());
   }
   return a;
-}
-
-bool same_pixels(const lumen::Array& a, const lumen::Array& b) {
-  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
-  const lumen::Array ca = a.contiguous_copy(), cb = b.contiguous_copy();
-  return std::memcmp(ca.raw(), cb.raw(), ca.nbytes()) == 0;
 }
 
 void write_file(const fs::path& path, const lumen::Array& image, lumen::png::WriteOptions options = {}) {

@@ -27,6 +27,8 @@ using namespace lumen::raw;
 
 namespace {
 
+using lumen::test::same_pixels;
+
 std::vector<lumen::Item> read_all(const fs::path& file, bool visible_only = true) {
   RawRead reader;
   reader.path.assign(lumen::ParamValue{file.string()});
@@ -59,10 +61,6 @@ fs::path write_dng_stage(const lumen::Item& in, const fs::path& dir) {
   writer.process(item, out);
   REQUIRE(ctx.recorded.size() == 1);
   return ctx.recorded.front().first;
-}
-
-bool same_pixels(const Array& a, const Array& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
 } // namespace

@@ -34,6 +34,9 @@ using lumen::test::TempDir;
 
 namespace {
 
+using lumen::test::error_of;
+using lumen::test::same_pixels;
+
 Array random_array(DType dtype, const Shape& shape, unsigned seed) {
   Array a(dtype, shape);
   std::mt19937 rng(seed);
@@ -47,21 +50,6 @@ Array random_array(DType dtype, const Shape& shape, unsigned seed) {
     for (std::size_t i = 0; i < a.nbytes(); ++i) p[i] = static_cast<unsigned char>(rng() % 7 + (i / 97) % 200);
   }
   return a;
-}
-
-bool same_pixels(const Array& a, const Array& b) {
-  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
-  const Array ca = a.contiguous_copy(), cb = b.contiguous_copy();
-  return std::memcmp(ca.raw(), cb.raw(), ca.nbytes()) == 0;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const lumen::InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
 }
 
 Array read_all(const fs::path& file) {
