@@ -343,6 +343,52 @@ std::vector<int> FitsFile::select(const HduSelector& sel, bool& multiple) const 
   return {};
 }
 
+namespace {
+
+// A tile-compressed image (the FITS tiled-image convention) is stored as a binary table whose
+// header describes the table; the image's own structural cards are kept under Z names. The meta
+// of the image is that header seen as the image: Z cards back under their image names, the
+// table's own cards dropped, the codec recorded as fits_compression.
+void compressed_to_image_header(Meta& meta) {
+  static constexpr std::pair<const char*, const char*> renames[] = {
+      {"ZTENSION", "XTENSION"}, {"ZBITPIX", "BITPIX"}, {"ZNAXIS", "NAXIS"},  {"ZPCOUNT", "PCOUNT"},
+      {"ZGCOUNT", "GCOUNT"},    {"ZSIMPLE", "SIMPLE"}, {"ZEXTEND", "EXTEND"}};
+  if (const auto type = meta.get_string("ZCMPTYPE"))
+    meta.set("fits_compression", trim(*type), "tile compression of the HDU in the source file");
+  // The image was an IMAGE extension unless ZSIMPLE says it was the primary array; CFITSIO
+  // omits ZTENSION for the usual case.
+  const bool was_primary = meta.has("ZSIMPLE");
+  Meta out;
+  for (const auto& e : meta.entries()) {
+    std::string key = e.key;
+    if (key == "XTENSION") {
+      if (!was_primary) out.set(key, std::string("IMAGE"), "compressed image extension, shown as the image");
+      continue;
+    }
+    for (const auto& [from, to] : renames)
+      if (key == from) key = to;
+    if (key.rfind("ZNAXIS", 0) == 0 && key.size() > 6) key = "NAXIS" + key.substr(6);
+    const bool table_card = key == "TFIELDS" || key == "THEAP" || key == "ZIMAGE" || key == "ZCMPTYPE" ||
+                            key == "ZQUANTIZ" || key == "ZDITHER0" || key == "ZMASKCMP" || key == "ZBLOCKED" ||
+                            key == "ZHECKSUM" || key == "ZDATASUM" ||
+                            (key == "EXTNAME" && std::holds_alternative<std::string>(e.value) &&
+                             trim(std::get<std::string>(e.value)) == "COMPRESSED_IMAGE");
+    const auto numbered = [&](std::string_view prefix) {
+      return key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0 &&
+             std::isdigit(static_cast<unsigned char>(key[prefix.size()]));
+    };
+    if (table_card || numbered("TTYPE") || numbered("TFORM") || numbered("TUNIT") || numbered("TDIM") ||
+        numbered("TNULL") || numbered("TSCAL") || numbered("TZERO") || numbered("ZTILE") || numbered("ZNAME") ||
+        numbered("ZVAL"))
+      continue;
+    // The table's NAXISn/BITPIX/... come before their Z twins: the twins overwrite them in place.
+    out.set(key, e.value, e.comment, e.unit);
+  }
+  meta = std::move(out);
+}
+
+} // namespace
+
 void FitsFile::read_cards(Meta& meta) {
   fitsfile* f = handle(fptr_);
   int status = 0, nkeys = 0, more = 0;
@@ -389,6 +435,7 @@ void FitsFile::read_cards(Meta& meta) {
     meta.set(key, parse_value(value), trim(comment));
     last_key = key;
   }
+  if (fits_is_compressed_image(f, &status)) compressed_to_image_header(meta);
 }
 
 Meta FitsFile::header(int number) {
@@ -441,11 +488,20 @@ Array FitsFile::pixels(int number) {
   const long long bytes_per = std::abs(info.bitpix) / 8;
   LONGLONG head = 0, data_start = 0, data_end = 0;
   if (fits_get_hduaddrll(f, &head, &data_start, &data_end, &status)) fail(status, "locating the data");
-  if (bytes_per == 0 || count > (std::numeric_limits<long long>::max() - data_start) / bytes_per ||
-      static_cast<std::uintmax_t>(data_start + count * bytes_per) > file_size_)
+  const int compressed = fits_is_compressed_image(f, &status);
+  if (bytes_per == 0 || count > (std::numeric_limits<long long>::max() - data_start) / bytes_per)
+    throw InputError(path_.string() + ": HDU " + info.describe() + ": image size overflows");
+  if (!compressed && static_cast<std::uintmax_t>(data_start + count * bytes_per) > file_size_)
     throw InputError(path_.string() + ": truncated FITS file: HDU " + info.describe() + " needs " +
                      std::to_string(count * bytes_per) + " data bytes from offset " + std::to_string(data_start) +
                      " but the file has " + std::to_string(file_size_) + " bytes");
+  // A tile-compressed image stores its pixels in a binary table: the table must lie inside
+  // the file (checked below), and the image it claims must be plausible for the bytes stored
+  // (no codec here packs more than ~1000:1 on real data; flat images up to 256 MiB pass).
+  if (compressed && count * bytes_per > std::max<long long>((data_end - data_start) * 1024, 256LL << 20))
+    throw InputError(path_.string() + ": corrupt FITS file: tile-compressed HDU " + info.describe() + " claims " +
+                     std::to_string(count * bytes_per) + " image bytes but stores only " +
+                     std::to_string(data_end - data_start));
   // FITS pads every HDU to whole 2880-byte blocks; a file that ends inside the padding was cut
   // short (the pixels may be complete, but the file is not what was written).
   if (static_cast<std::uintmax_t>(data_end) > file_size_)

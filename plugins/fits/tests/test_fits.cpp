@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fitsio.h>
 #include <fstream>
 #include <random>
 #include <string>
@@ -508,6 +509,51 @@ TEST_CASE("data beyond the end of the file is refused before allocation", "[fits
   CHECK_THAT(err, Catch::Contains(file.string()));
   CHECK_THAT(err, Catch::Contains("truncated FITS file"));
   CHECK_THAT(err, Catch::Contains("40000000000 data bytes"));
+}
+
+TEST_CASE("tile-compressed images read as the image they hold, with the image's header", "[fits][compressed]") {
+  TempDir tmp("fits-tiles");
+  const fs::path file = tmp.path() / "rice.fits";
+  const Array image = random_array<std::int16_t>(lumen::Shape{300, 200}, 9);
+  {
+    fitsfile* f = nullptr;
+    int status = 0;
+    long naxes[2] = {200, 300};
+    double gain = 1.5;
+    fits_create_file(&f, ("!" + file.string()).c_str(), &status);
+    fits_create_img(f, SHORT_IMG, 0, nullptr, &status); // an empty primary HDU
+    fits_set_compression_type(f, RICE_1, &status);
+    fits_create_img(f, SHORT_IMG, 2, naxes, &status);
+    fits_write_key(f, TDOUBLE, "GAIN", &gain, "e-/ADU", &status);
+    fits_write_img(f, TSHORT, 1, image.size(), const_cast<void*>(image.raw()), &status);
+    fits_close_file(f, &status);
+    REQUIRE(status == 0);
+  }
+  const auto items = read_all(file);
+  REQUIRE(items.size() == 1);
+  CHECK(same_pixels(items[0].array("image"), image));
+  const Meta& m = items[0].meta;
+  CHECK(m.get_int("NAXIS1") == 200);
+  CHECK(m.get_int("NAXIS2") == 300);
+  CHECK(m.get_int("BITPIX") == 16);
+  CHECK(m.get_string("XTENSION").value_or("") == "IMAGE");
+  CHECK(m.get_number("GAIN") == 1.5);
+  CHECK(m.get_string("fits_compression") == "RICE_1");
+  for (const char* table_key : {"ZIMAGE", "ZBITPIX", "TFIELDS", "TTYPE1", "TFORM1", "ZTILE1", "ZCMPTYPE", "EXTNAME"})
+    CHECK_FALSE(m.has(table_key));
+
+  // A compressed HDU that claims a far larger image than its bytes could hold is refused.
+  auto bytes = lumen::test::read_bytes(file);
+  std::string text(bytes.begin(), bytes.end());
+  const auto at = text.find("ZNAXIS1 =");
+  REQUIRE(at != std::string::npos);
+  const std::string huge = "ZNAXIS1 =            100000000";
+  std::copy(huge.begin(), huge.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
+  const fs::path liar = tmp.path() / "liar.fits";
+  lumen::test::write_bytes(liar, bytes);
+  const std::string err = read_error(liar);
+  CHECK_THAT(err, Catch::Contains(liar.string()));
+  CHECK_THAT(err, Catch::Contains("claims") || Catch::Contains("corrupt"));
 }
 
 TEST_CASE("not FITS, empty, zero dims and missing HDUs give clear messages", "[fits][bad]") {
