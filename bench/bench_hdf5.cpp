@@ -42,7 +42,7 @@ int pool_threads() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-void write_stack(const fs::path& file, Codec codec, lumen::hdf5::ThreadPool* pool, int level = 1) {
+void write_stack(const fs::path& file, Codec codec, lumen::ThreadPool* pool, int level = 1) {
   lumen::hdf5::WriteOptions o;
   o.dataset = "entry/data/data";
   o.codec = codec;
@@ -55,7 +55,7 @@ void write_stack(const fs::path& file, Codec codec, lumen::hdf5::ThreadPool* poo
 
 void BM_Hdf5StackWrite(benchmark::State& state, Codec codec, int level) {
   (void)source_frames();
-  lumen::hdf5::ThreadPool pool(pool_threads());
+  lumen::ThreadPool pool(pool_threads());
   const fs::path f = fs::temp_directory_path() / "lumen_bench_hdf5_write.h5";
   for (auto _ : state) write_stack(f, codec, &pool, level);
   state.counters["MB_file"] = static_cast<double>(fs::file_size(f)) / 1e6;
@@ -75,7 +75,7 @@ void BM_Hdf5HyperslabRead(benchmark::State& state, Codec codec) {
   const fs::path f = fs::temp_directory_path() /
                      (std::string("lumen_bench_hdf5_read_") + std::to_string(static_cast<int>(codec)) + ".h5");
   if (!fs::exists(f)) {
-    lumen::hdf5::ThreadPool pool(pool_threads());
+    lumen::ThreadPool pool(pool_threads());
     write_stack(f, codec, &pool);
   }
   for (auto _ : state) {

@@ -573,45 +573,6 @@ std::vector<unsigned char> decode_chunk(Codec codec, std::size_t es, const std::
   return raw;
 }
 
-// ---- thread pool ------------------------------------------------------------------------------
-
-ThreadPool::ThreadPool(int threads) {
-  for (int i = 0; i < std::max(1, threads); ++i)
-    workers_.emplace_back([this] {
-      for (;;) {
-        std::packaged_task<std::vector<unsigned char>()> job;
-        {
-          std::unique_lock lock(mutex_);
-          cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-          if (jobs_.empty()) return; // stop_ and nothing left
-          job = std::move(jobs_.front());
-          jobs_.pop_front();
-        }
-        job(); // exceptions land in the future
-      }
-    });
-}
-
-ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  workers_.clear(); // joins
-}
-
-std::future<std::vector<unsigned char>> ThreadPool::submit(std::function<std::vector<unsigned char>()> job) {
-  std::packaged_task<std::vector<unsigned char>()> task(std::move(job));
-  auto f = task.get_future();
-  {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(task));
-  }
-  cv_.notify_one();
-  return f;
-}
-
 // ---- H5ChunkWriter ----------------------------------------------------------------------------
 
 namespace {

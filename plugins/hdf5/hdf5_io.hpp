@@ -28,17 +28,15 @@
 
 #include "lumen/array.hpp"
 #include "lumen/meta.hpp"
+#include "lumen/thread_pool.hpp" // lumen::ThreadPool: the chunk compression pool
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
-#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace lumen::hdf5 {
@@ -115,24 +113,6 @@ enum class Codec { none, deflate, shuffle_deflate };
 /// The inverse, for tests: undoes deflate and shuffle.
 [[nodiscard]] std::vector<unsigned char> decode_chunk(Codec codec, std::size_t element_size,
                                                       const std::vector<unsigned char>& chunk, std::size_t raw_bytes);
-
-/// A small fixed pool for chunk compression.
-class ThreadPool {
-public:
-  explicit ThreadPool(int threads);
-  ~ThreadPool();
-  ThreadPool(const ThreadPool&) = delete;
-  ThreadPool& operator=(const ThreadPool&) = delete;
-  [[nodiscard]] int size() const noexcept { return static_cast<int>(workers_.size()); }
-  [[nodiscard]] std::future<std::vector<unsigned char>> submit(std::function<std::vector<unsigned char>()> job);
-
-private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::packaged_task<std::vector<unsigned char>()>> jobs_;
-  bool stop_ = false;
-  std::vector<std::jthread> workers_;
-};
 
 struct WriteOptions {
   std::string dataset = "data";

@@ -21,12 +21,16 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <future>
+#include <libdeflate.h>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <system_error>
 #include <tiffio.h>
 #include <vector>
+#include <zstd.h>
 
 namespace lumen::tiff {
 
@@ -667,7 +671,134 @@ void check_writable(const Array& image, const WriteOptions& o, std::string_view 
                      std::string(dtype_name(image.dtype())) + " (use predictor: float)");
 }
 
-void write_tiff(const fs::path& path, const Array& input, const WriteOptions& o, std::string_view what) {
+// ---- parallel encoding ------------------------------------------------------------------------
+//
+// For deflate and zstd, write_tiff with a pool does libtiff's encoding itself: each strip or
+// tile is gathered, run through the predictor and compressed in a pool thread, then written in
+// order with TIFFWriteRawStrip/TIFFWriteRawTile. The tags are the same as on the libtiff path,
+// so the files differ only in the compressed bytes (libdeflate or one-shot zstd instead of
+// zlib or streaming zstd): every reader decodes them the same way.
+
+namespace {
+
+// One compressor per thread: allocating one costs more than compressing a small strip.
+struct DeflateDeleter {
+  void operator()(libdeflate_compressor* c) const noexcept { libdeflate_free_compressor(c); }
+};
+struct ZstdDeleter {
+  void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
+};
+
+// Adobe Deflate (TIFF compression 8) is a zlib stream, which libdeflate's zlib format is.
+std::vector<unsigned char> deflate_zlib(const unsigned char* data, std::size_t bytes, int level) {
+  thread_local std::unique_ptr<libdeflate_compressor, DeflateDeleter> c;
+  thread_local int c_level = -1;
+  if (!c || c_level != level) {
+    c.reset(libdeflate_alloc_compressor(level));
+    c_level = level;
+    if (!c) throw Error("libdeflate: cannot create a compressor at level " + std::to_string(level));
+  }
+  std::vector<unsigned char> out(libdeflate_zlib_compress_bound(c.get(), bytes));
+  const std::size_t n = libdeflate_zlib_compress(c.get(), data, bytes, out.data(), out.size());
+  if (n == 0) throw Error("libdeflate: compression failed");
+  out.resize(n);
+  return out;
+}
+
+// libtiff's zstd codec stores each strip as one zstd frame. It is made the way libtiff makes it
+// (tif_zstd.c: the whole strip with ZSTD_e_continue, then ZSTD_e_end), so the frame size is
+// not known up front and zstd picks the same parameters: given the size (ZSTD_compress2), zstd
+// switches to its parameters for inputs <= 256 KiB, which at level 9 are 1.7x slower here.
+std::vector<unsigned char> zstd_frame(const unsigned char* data, std::size_t bytes, int level) {
+  thread_local std::unique_ptr<ZSTD_CCtx, ZstdDeleter> c(ZSTD_createCCtx());
+  if (!c) throw Error("zstd: cannot create a compression context");
+  const auto ok = [](std::size_t r) {
+    if (ZSTD_isError(r)) throw Error(std::string("zstd: ") + ZSTD_getErrorName(r));
+    return r;
+  };
+  ok(ZSTD_CCtx_reset(c.get(), ZSTD_reset_session_and_parameters));
+  ok(ZSTD_CCtx_setParameter(c.get(), ZSTD_c_compressionLevel, level));
+  std::vector<unsigned char> out(ZSTD_compressBound(bytes));
+  ZSTD_inBuffer in{data, bytes, 0};
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  const auto room = [&] { // the bound fits a frame; grow anyway rather than trust it blindly
+    if (o.pos < o.size) return;
+    out.resize(out.size() * 2);
+    o.dst = out.data();
+    o.size = out.size();
+  };
+  while (in.pos < in.size) {
+    ok(ZSTD_compressStream2(c.get(), &o, &in, ZSTD_e_continue));
+    room();
+  }
+  while (ok(ZSTD_compressStream2(c.get(), &o, &in, ZSTD_e_end)) != 0) room();
+  out.resize(o.pos);
+  return out;
+}
+
+// libtiff's horizontal differencing (tif_predict.c horDiff8/16/32): in each row, every sample
+// minus the same channel's sample one pixel to the left, modulo 2^bits. Signed samples give
+// the same bits as unsigned ones, so T is the unsigned type of the sample size.
+template <typename T> void horizontal_diff(unsigned char* row, std::size_t samples, std::size_t stride) {
+  for (std::size_t i = samples; i-- > stride;) {
+    T a, b;
+    std::memcpy(&a, row + i * sizeof(T), sizeof(T));
+    std::memcpy(&b, row + (i - stride) * sizeof(T), sizeof(T));
+    a = static_cast<T>(a - b);
+    std::memcpy(row + i * sizeof(T), &a, sizeof(T));
+  }
+}
+
+// libtiff's floating-point predictor (tif_predict.c fpDiff, TIFF Technical Note 3): the bytes
+// of the row's `words` samples are regrouped into planes, most significant byte first (on this
+// little-endian host: byte k of a sample goes to plane es-1-k), then every byte minus the byte
+// `stride` (samples per pixel) before it.
+void float_diff(unsigned char* row, std::size_t words, std::size_t es, std::size_t stride, unsigned char* tmp) {
+  const std::size_t bytes = words * es;
+  std::memcpy(tmp, row, bytes);
+  for (std::size_t k = 0; k < es; ++k) {
+    unsigned char* plane = row + (es - 1 - k) * words;
+    const unsigned char* src = tmp + k;
+    for (std::size_t w = 0; w < words; ++w) plane[w] = src[w * es];
+  }
+  for (std::size_t i = bytes; i-- > stride;) row[i] = static_cast<unsigned char>(row[i] - row[i - stride]);
+}
+
+struct BlockCodec {
+  std::uint16_t compression = COMPRESSION_ADOBE_DEFLATE, predictor = PREDICTOR_NONE;
+  int level = 6;
+  std::size_t es = 1, channels = 1, row_bytes = 0; // row_bytes: one row of the strip or tile
+};
+
+// Predictor then compression, on a block of whole rows (changed in place).
+std::vector<unsigned char> encode_block(const BlockCodec& c, std::vector<unsigned char>& block) {
+  if (c.predictor != PREDICTOR_NONE) {
+    const std::size_t samples = c.row_bytes / c.es;
+    std::vector<unsigned char> tmp(c.predictor == PREDICTOR_FLOATINGPOINT ? c.row_bytes : 0);
+    for (std::size_t off = 0; off + c.row_bytes <= block.size(); off += c.row_bytes) {
+      unsigned char* row = block.data() + off;
+      if (c.predictor == PREDICTOR_FLOATINGPOINT)
+        float_diff(row, samples, c.es, c.channels, tmp.data());
+      else if (c.es == 1)
+        horizontal_diff<std::uint8_t>(row, samples, c.channels);
+      else if (c.es == 2)
+        horizontal_diff<std::uint16_t>(row, samples, c.channels);
+      else
+        horizontal_diff<std::uint32_t>(row, samples, c.channels);
+    }
+  }
+  return c.compression == COMPRESSION_ZSTD ? zstd_frame(block.data(), block.size(), c.level)
+                                           : deflate_zlib(block.data(), block.size(), c.level);
+}
+
+} // namespace
+
+bool parallel_codec(std::string_view compression) {
+  return compression == "deflate" || compression == "zstd";
+}
+
+void write_tiff(const fs::path& path, const Array& input, const WriteOptions& o, std::string_view what,
+                ThreadPool* pool) {
   check_writable(input, o, what);
   const Array image = input.contiguous_copy();
   const Layout l = layout_of(image, o.layout);
@@ -686,6 +817,7 @@ void write_tiff(const fs::path& path, const Array& input, const WriteOptions& o,
     if (!ok) throw Error(std::string(what) + ": libtiff failed to " + step + (errors.empty() ? "" : ": " + errors));
   };
   check(tif != nullptr, "create " + path.string());
+  TIFF* t = tif.get();
 
   const std::uint16_t comp = compression_code(o.compression);
   const std::uint16_t pred = o.predictor == "horizontal" ? PREDICTOR_HORIZONTAL
@@ -695,13 +827,19 @@ void write_tiff(const fs::path& path, const Array& input, const WriteOptions& o,
                             : (dt == DType::i16 || dt == DType::i32) ? SAMPLEFORMAT_INT
                                                                      : SAMPLEFORMAT_UINT;
   const std::size_t row_bytes = static_cast<std::size_t>(l.width * l.channels) * es;
-  // Codecs and predictors work in place on the buffer they get; give them a scratch copy.
-  const bool scratch = comp != COMPRESSION_NONE || pred != PREDICTOR_NONE;
-  std::vector<unsigned char> buf;
+  const bool tiled = o.tile > 0;
+  const auto tile = static_cast<std::uint32_t>(o.tile);
+  const std::size_t tile_row = std::size_t{tile} * static_cast<std::size_t>(l.channels) * es;
+  // Strips of about 256 KiB: big enough to compress well and to be worth a pool job, small
+  // enough that a reader of a few rows decodes little.
+  const auto rps = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+      static_cast<std::int64_t>((256 << 10) / std::max<std::size_t>(row_bytes, 1)), 1, l.height));
+  const auto tiles_across = tiled ? static_cast<std::uint32_t>((l.width + tile - 1) / tile) : 0;
+  const auto blocks = tiled ? tiles_across * static_cast<std::uint32_t>((l.height + tile - 1) / tile)
+                            : static_cast<std::uint32_t>((l.height + rps - 1) / rps);
   const auto* base = static_cast<const unsigned char*>(image.raw());
 
-  for (std::int64_t page = 0; page < l.pages; ++page) {
-    TIFF* t = tif.get();
+  const auto set_tags = [&](std::int64_t page) {
     bool ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(l.width)) &&
               TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(l.height)) &&
               TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, static_cast<std::uint16_t>(es * 8)) &&
@@ -723,48 +861,106 @@ void write_tiff(const fs::path& path, const Array& input, const WriteOptions& o,
     if (ok && l.pages > 1)
       ok = TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE) &&
            TIFFSetField(t, TIFFTAG_PAGENUMBER, static_cast<std::uint16_t>(page), static_cast<std::uint16_t>(l.pages));
-    const unsigned char* src = base + static_cast<std::size_t>(page) * page_bytes;
-    if (o.tile > 0) {
-      const auto tile = static_cast<std::uint32_t>(o.tile);
+    if (tiled)
       ok = ok && TIFFSetField(t, TIFFTAG_TILEWIDTH, tile) && TIFFSetField(t, TIFFTAG_TILELENGTH, tile);
-      check(ok, "set the tags of page " + std::to_string(page));
-      const std::size_t tile_row = std::size_t{tile} * static_cast<std::size_t>(l.channels) * es;
-      buf.resize(tile_row * tile);
-      for (std::int64_t y = 0; y < l.height; y += tile)
-        for (std::int64_t x = 0; x < l.width; x += tile) {
-          std::fill(buf.begin(), buf.end(), 0); // edge tiles are padded
-          const std::int64_t rows = std::min<std::int64_t>(tile, l.height - y),
-                             cols = std::min<std::int64_t>(tile, l.width - x);
-          for (std::int64_t r = 0; r < rows; ++r)
-            std::memcpy(buf.data() + static_cast<std::size_t>(r) * tile_row,
-                        src + static_cast<std::size_t>(y + r) * row_bytes +
-                            static_cast<std::size_t>(x * l.channels) * es,
-                        static_cast<std::size_t>(cols * l.channels) * es);
-          const auto idx = TIFFComputeTile(t, static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), 0, 0);
-          check(TIFFWriteEncodedTile(t, idx, buf.data(), static_cast<tmsize_t>(buf.size())) >= 0,
-                "write tile " + std::to_string(idx) + " of page " + std::to_string(page));
-        }
-    } else {
-      const auto rps = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
-          static_cast<std::int64_t>((256 << 10) / std::max<std::size_t>(row_bytes, 1)), 1, l.height));
+    else
       ok = ok && TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, rps);
-      check(ok, "set the tags of page " + std::to_string(page));
-      const auto strips = static_cast<std::uint32_t>((l.height + rps - 1) / rps);
-      for (std::uint32_t s = 0; s < strips; ++s) {
-        const std::size_t rows = std::min<std::size_t>(rps, static_cast<std::size_t>(l.height) - std::size_t{s} * rps);
-        const unsigned char* strip = src + std::size_t{s} * rps * row_bytes;
-        void* data = const_cast<unsigned char*>(strip); // libtiff takes void*; without a codec it only reads
-        if (scratch) {
-          buf.assign(strip, strip + rows * row_bytes);
-          data = buf.data();
-        }
-        check(TIFFWriteEncodedStrip(t, s, data, static_cast<tmsize_t>(rows * row_bytes)) >= 0,
-              "write strip " + std::to_string(s) + " of page " + std::to_string(page));
-      }
+    check(ok, "set the tags of page " + std::to_string(page));
+  };
+
+  // Block `b` of `page` as the codec sees it: whole rows of a strip, or a tile padded with zeros
+  // at the right and bottom edges.
+  const auto gather = [=](std::int64_t page, std::uint32_t b, std::vector<unsigned char>& out) {
+    const unsigned char* src = base + static_cast<std::size_t>(page) * page_bytes;
+    if (!tiled) {
+      const std::size_t rows = std::min<std::size_t>(rps, static_cast<std::size_t>(l.height) - std::size_t{b} * rps);
+      const unsigned char* strip = src + std::size_t{b} * rps * row_bytes;
+      out.assign(strip, strip + rows * row_bytes);
+      return;
     }
-    check(TIFFWriteDirectory(t) == 1, "write the directory of page " + std::to_string(page));
+    const std::int64_t y = std::int64_t{b / tiles_across} * tile, x = std::int64_t{b % tiles_across} * tile;
+    const std::int64_t rows = std::min<std::int64_t>(tile, l.height - y),
+                       cols = std::min<std::int64_t>(tile, l.width - x);
+    out.assign(tile_row * tile, 0);
+    for (std::int64_t r = 0; r < rows; ++r)
+      std::memcpy(out.data() + static_cast<std::size_t>(r) * tile_row,
+                  src + static_cast<std::size_t>(y + r) * row_bytes + static_cast<std::size_t>(x * l.channels) * es,
+                  static_cast<std::size_t>(cols * l.channels) * es);
+  };
+
+  if (pool && pool->size() > 0 && (comp == COMPRESSION_ADOBE_DEFLATE || comp == COMPRESSION_ZSTD)) {
+    BlockCodec codec;
+    codec.compression = comp;
+    codec.predictor = pred;
+    codec.level = o.level > 0 ? o.level : comp == COMPRESSION_ZSTD ? 9 : 6; // libtiff's defaults
+    codec.es = es;
+    codec.channels = static_cast<std::size_t>(l.channels);
+    codec.row_bytes = tiled ? tile_row : row_bytes;
+
+    // Blocks of every page form one sequence, so the pool stays busy across page boundaries;
+    // the writer sets up a page at its first block and closes it after its last.
+    struct Pending {
+      std::int64_t page;
+      std::uint32_t block;
+      std::future<std::vector<unsigned char>> data;
+    };
+    std::deque<Pending> pending;
+    const auto write_oldest = [&] {
+      Pending p = std::move(pending.front());
+      pending.pop_front();
+      if (p.block == 0) set_tags(p.page);
+      const std::vector<unsigned char> data = p.data.get(); // rethrows a compression error
+      const auto size = static_cast<tmsize_t>(data.size());
+      auto* bytes = const_cast<unsigned char*>(data.data()); // libtiff takes void*; raw writes only read it
+      const bool ok = tiled ? TIFFWriteRawTile(t, p.block, bytes, size) == size
+                            : TIFFWriteRawStrip(t, p.block, bytes, size) == size;
+      check(ok, std::string("write ") + (tiled ? "tile " : "strip ") + std::to_string(p.block) + " of page " +
+                    std::to_string(p.page));
+      if (p.block + 1 == blocks)
+        check(TIFFWriteDirectory(t) == 1, "write the directory of page " + std::to_string(p.page));
+    };
+    // At most 2 blocks per thread in flight (queued, compressing or waiting to be written).
+    const std::size_t in_flight = 2 * static_cast<std::size_t>(pool->size());
+    for (std::int64_t page = 0; page < l.pages; ++page)
+      for (std::uint32_t b = 0; b < blocks; ++b) {
+        if (pending.size() >= in_flight) write_oldest();
+        // The job holds `image` (shared storage), so it stays valid if this call fails early.
+        pending.push_back({page, b, pool->submit([image, gather, codec, page, b] {
+                             std::vector<unsigned char> block;
+                             gather(page, b, block);
+                             return encode_block(codec, block);
+                           })});
+      }
+    while (!pending.empty()) write_oldest();
+  } else {
+    // libtiff encodes (compression and predictor) on this thread. Codecs and predictors work
+    // in place on the buffer they get, so they get a scratch copy.
+    const bool scratch = comp != COMPRESSION_NONE || pred != PREDICTOR_NONE;
+    std::vector<unsigned char> buf;
+    for (std::int64_t page = 0; page < l.pages; ++page) {
+      set_tags(page);
+      for (std::uint32_t b = 0; b < blocks; ++b) {
+        bool ok = false;
+        if (tiled) {
+          gather(page, b, buf);
+          ok = TIFFWriteEncodedTile(t, b, buf.data(), static_cast<tmsize_t>(buf.size())) >= 0;
+        } else if (scratch) {
+          gather(page, b, buf);
+          ok = TIFFWriteEncodedStrip(t, b, buf.data(), static_cast<tmsize_t>(buf.size())) >= 0;
+        } else { // no codec: libtiff only reads the rows, straight from the image
+          const std::size_t rows =
+              std::min<std::size_t>(rps, static_cast<std::size_t>(l.height) - std::size_t{b} * rps);
+          auto* strip = const_cast<unsigned char*>(base + static_cast<std::size_t>(page) * page_bytes +
+                                                   std::size_t{b} * rps * row_bytes);
+          ok = TIFFWriteEncodedStrip(t, b, strip, static_cast<tmsize_t>(rows * row_bytes)) >= 0;
+        }
+        check(ok, std::string("write ") + (tiled ? "tile " : "strip ") + std::to_string(b) + " of page " +
+                      std::to_string(page));
+      }
+      check(TIFFWriteDirectory(t) == 1, "write the directory of page " + std::to_string(page));
+    }
   }
-  TIFF* t = tif.release();
+  tif.release();
   TIFFClose(t); // flushes; errors were reported by the writes above
   if (!errors.empty()) throw Error(std::string(what) + ": libtiff: " + errors);
 }

@@ -22,6 +22,13 @@
 // alpha), 3 (RGB) or 4 (RGBA), (N, H, W) and (N, H, W, C) as N pages; strips (about 256 KiB
 // each) or square tiles; compression none, lzw, deflate, zstd, packbits; predictor none,
 // horizontal (integers) or float (f32/f64); BigTIFF when asked or when the data needs it.
+// Given a lumen::ThreadPool, deflate and zstd are encoded in parallel outside libtiff: each
+// strip or tile is run through the predictor exactly as libtiff's tif_predict.c would, then
+// compressed (libdeflate's zlib format = TIFF Adobe Deflate; one zstd frame per strip, as
+// libtiff's zstd codec writes) in the pool, and written in order with TIFFWriteRawStrip/Tile.
+// At most 2 x pool size strips are in flight. Tags are the same as on libtiff's path; the
+// pixels decode identically, only the compressed bytes differ. lzw and packbits, and calls
+// without a pool, go through libtiff's own codecs on the calling thread.
 //
 // Example pipeline, through the stages that wrap this:
 //   - id: in
@@ -34,6 +41,7 @@
 
 #include "lumen/array.hpp"
 #include "lumen/meta.hpp"
+#include "lumen/thread_pool.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -124,9 +132,14 @@ struct WriteOptions {
 /// (dtype, rank, channel count, predictor for the dtype).
 void check_writable(const Array& image, const WriteOptions& options, std::string_view what);
 
+/// True for the compressions write_tiff encodes in its pool ("deflate", "zstd").
+[[nodiscard]] bool parallel_codec(std::string_view compression);
+
 /// Writes `image` to the file `path` (created or truncated). Throws lumen::InputError for an
-/// unsuitable image and lumen::Error when libtiff fails.
+/// unsuitable image and lumen::Error when libtiff or a codec fails. With a `pool`, deflate and
+/// zstd strips/tiles are compressed in its threads (see the top of this file); the pool may be
+/// shared by concurrent calls.
 void write_tiff(const std::filesystem::path& path, const Array& image, const WriteOptions& options,
-                std::string_view what);
+                std::string_view what, ThreadPool* pool = nullptr);
 
 } // namespace lumen::tiff

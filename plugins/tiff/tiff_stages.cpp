@@ -208,6 +208,11 @@ void TiffWrite::validate() const {
     throw ConfigError("level", "deflate levels are 1-9, got " + std::to_string(*level));
 }
 
+void TiffWrite::start() {
+  const int n = *threads > 0 ? *threads : ctx().threads();
+  if (parallel_codec(*compression)) pool_ = std::make_unique<ThreadPool>(std::max(1, n));
+}
+
 WriteOptions TiffWrite::options() const {
   WriteOptions o;
   o.compression = *compression;
@@ -235,7 +240,7 @@ void TiffWrite::process(Item& item, Emit& emit) {
 
   AtomicFile file(target);
   file.release_stream(); // libtiff opens the temporary file by name
-  write_tiff(file.temp_path(), image, o, what);
+  write_tiff(file.temp_path(), image, o, what, pool_.get());
   const auto bytes = file.commit();
   record_written(item, target, bytes, "tiff_path");
   emit(std::move(item));

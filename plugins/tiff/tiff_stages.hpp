@@ -17,6 +17,7 @@
 #include "tiff_io.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,10 @@ public:
       "0 = the codec's default. predictor: horizontal (integer images) or float (f32/f64) makes lzw/deflate/\n"
       "zstd smaller on smooth data; auto (default) picks the one that fits the item's dtype. bigtiff: auto writes "
       "BigTIFF only when the data approach 4 GiB.\n"
+      "deflate and zstd are compressed in `threads` threads of the stage (0 = the run's --threads): each strip\n"
+      "or tile goes through the predictor and libdeflate/libzstd in a pool thread and is written in order,\n"
+      "pre-compressed, with at most 2 x threads strips in memory; the file is a standard TIFF (libtiff, tifffile\n"
+      "and ImageJ read it). lzw and packbits use libtiff's own encoders on the item's thread.\n"
       "Software is \"Lumen <version>\"; description: meta writes the item's meta as JSON into the first\n"
       "page's ImageDescription (none: no description). Files appear atomically (temporary name, then rename).\n"
       "\n"
@@ -109,7 +114,7 @@ public:
       "  - id: save\n"
       "    use: tiff.write\n"
       "    with: {dir: tiff, name: \"{stem}_{index:04d}.tif\", compression: deflate, predictor: horizontal}\n";
-  static constexpr bool concurrent = true; // process() only reads the parameters
+  static constexpr bool concurrent = true; // process() reads the parameters; the pool is thread-safe
 
   TiffWrite() : FileWriter("{id}.tif") {}
 
@@ -128,6 +133,7 @@ public:
                             "how a 3-D array is written: auto (last axis 2..4 = colour), stack (N, H, W) or color "
                             "(H, W, C)",
                             OneOf{{"auto", "stack", "color"}}};
+  Param<int> threads{this, "threads", 0, "deflate/zstd compression threads; 0 = the run's --threads", Min{0}, Max{256}};
   Param<std::string> description{this, "description", std::string("meta"),
                                  "meta: the item's meta as JSON in ImageDescription; none: no description",
                                  OneOf{{"meta", "none"}}};
@@ -136,10 +142,12 @@ public:
   Produces out_{this, {.arrays = {}, .meta_keys = {"tiff_path"}, .units = ""}};
 
   void validate() const override;
+  void start() override;
   void process(Item& item, Emit& emit) override;
 
 private:
   [[nodiscard]] WriteOptions options() const;
+  std::unique_ptr<ThreadPool> pool_; // deflate/zstd only; shared by concurrent process() calls
 };
 
 } // namespace lumen::tiff

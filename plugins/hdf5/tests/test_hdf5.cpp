@@ -49,7 +49,7 @@ Array random_array(DType dtype, const Shape& shape, unsigned seed) {
   return a;
 }
 
-void write_array(const fs::path& file, const Array& a, Codec codec, lumen::hdf5::ThreadPool* pool,
+void write_array(const fs::path& file, const Array& a, Codec codec, lumen::ThreadPool* pool,
                  const std::string& dataset = "data") {
   lumen::hdf5::WriteOptions o;
   o.dataset = dataset;
@@ -105,7 +105,7 @@ TEST_CASE("the library is thread-safe or serialised", "[hdf5]") {
 
 TEST_CASE("round trips are bit exact for every dtype, codec and rank", "[hdf5][io]") {
   TempDir tmp("hdf5");
-  lumen::hdf5::ThreadPool pool(2);
+  lumen::ThreadPool pool(2);
   const auto dtype = GENERATE(DType::u8, DType::u16, DType::i16, DType::u32, DType::i32, DType::f32, DType::f64);
   const auto codec = GENERATE(Codec::none, Codec::deflate, Codec::shuffle_deflate);
   const bool use_pool = GENERATE(false, true);
@@ -124,7 +124,7 @@ TEST_CASE("round trips are bit exact for every dtype, codec and rank", "[hdf5][i
 
 TEST_CASE("append mode grows one dataset block by block", "[hdf5][io]") {
   TempDir tmp("hdf5");
-  lumen::hdf5::ThreadPool pool(3);
+  lumen::ThreadPool pool(3);
   const Array all = random_array(DType::u16, Shape{50, 21, 13}, 7);
   lumen::hdf5::WriteOptions o;
   o.codec = Codec::shuffle_deflate;
@@ -396,7 +396,7 @@ TEST_CASE("h5py reads the data, filters and attributes hdf5.write writes", "[hdf
     return;
   }
   TempDir tmp("hdf5");
-  lumen::hdf5::ThreadPool pool(2);
+  lumen::ThreadPool pool(2);
   const Array a = random_array(DType::u16, Shape{7, 30, 20}, 8);
   lumen::hdf5::WriteOptions o;
   o.dataset = "entry/data/data";
