@@ -38,14 +38,19 @@ std::vector<WorkUnit> FileReader::plan() {
   return units;
 }
 
-WorkUnit FileReader::file_unit(const std::filesystem::path& file, std::int64_t index, std::int64_t begin,
+WorkUnit FileReader::file_unit(const std::filesystem::path& file, std::int64_t file_index, std::int64_t begin,
                                std::int64_t end) {
   WorkUnit u;
   u.id = file.filename().string();
-  if (end > begin) u.id += "[" + std::to_string(begin) + ":" + std::to_string(end) + "]";
   u.identity = file_identity(file);
+  if (end > begin) {
+    const std::string range = "[" + std::to_string(begin) + ":" + std::to_string(end) + "]";
+    u.id += range;
+    u.identity += range; // each range is its own unit in the ledger
+  }
   u.source_file = file.string();
-  u.index = index;
+  u.index = file_index;
+  u.file_index = file_index;
   u.begin = begin;
   u.end = end;
   return u;
@@ -62,7 +67,7 @@ Item FileReader::make_item(const WorkUnit& unit, std::int64_t frame) {
   Item item(std::move(id));
   item.provenance.source_file = unit.source_file;
   item.meta.set("index", static_cast<std::int64_t>(frame < 0 ? 0 : frame), "frame index inside the source file");
-  item.meta.set("file_index", unit.index, "position of the source file in the input list");
+  item.meta.set("file_index", unit.file_index, "position of the source file in the input list");
   return item;
 }
 

@@ -33,7 +33,9 @@ std::vector<WorkUnit> Hdf5Read::plan() {
   if (*frames_per_item == 0 && !ranged) return FileReader::plan();
   const auto files = input_files();
   std::vector<WorkUnit> units;
-  for (const auto& file : files) {
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& file = files[i];
+    const auto file_index = static_cast<std::int64_t>(i);
     // Frame counts are needed to cut ranges. A file that cannot say gets a whole-file unit, so
     // that its read fails with the reason; one bad file never stops planning.
     std::int64_t n = -1;
@@ -45,12 +47,12 @@ std::vector<WorkUnit> Hdf5Read::plan() {
     }
     const std::int64_t b0 = ranged ? (*frames)[0] : 0, e0 = ranged ? (*frames)[1] : n;
     if (n < 0 || e0 > n) {
-      units.push_back(file_unit(file, static_cast<std::int64_t>(units.size())));
+      units.push_back(file_unit(file, file_index));
       continue;
     }
     const std::int64_t step = *frames_per_item > 0 ? *frames_per_item : e0 - b0;
     for (std::int64_t b = b0; b < e0; b += step)
-      units.push_back(file_unit(file, static_cast<std::int64_t>(units.size()), b, std::min(e0, b + step)));
+      units.push_back(file_unit(file, file_index, b, std::min(e0, b + step)));
   }
   return units;
 }

@@ -21,10 +21,8 @@ std::vector<WorkUnit> MrcRead::plan() {
   if (*frames_per_item == 0) return FileReader::plan();
   const auto files = input_files();
   std::vector<WorkUnit> units;
-  file_index_.clear();
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto index = static_cast<std::int64_t>(i);
-    file_index_[files[i].string()] = index;
     std::int64_t nz = 0;
     try {
       nz = read_header(FileSource(files[i])).nz;
@@ -34,11 +32,8 @@ std::vector<WorkUnit> MrcRead::plan() {
       units.push_back(file_unit(files[i], index));
       continue;
     }
-    for (std::int64_t z = 0; z < nz; z += *frames_per_item) {
-      WorkUnit u = file_unit(files[i], index, z, std::min(nz, z + *frames_per_item));
-      u.identity += "#sections=" + std::to_string(u.begin) + ":" + std::to_string(u.end); // one ledger key per range
-      units.push_back(std::move(u));
-    }
+    for (std::int64_t z = 0; z < nz; z += *frames_per_item)
+      units.push_back(file_unit(files[i], index, z, std::min(nz, z + *frames_per_item)));
   }
   return units;
 }
@@ -54,8 +49,6 @@ void MrcRead::read(const WorkUnit& unit, Emit& emit) {
   const std::int64_t z0 = ranged ? unit.begin : 0, z1 = ranged ? unit.end : header.nz;
   Item item = make_item(unit, ranged ? z0 : -1);
   if (ranged) {
-    if (const auto it = file_index_.find(unit.source_file); it != file_index_.end())
-      item.meta.set("file_index", it->second, "position of the source file in the input list");
     item.meta.set("mrc_section_begin", z0, "first section of this item in the file");
     item.meta.set("mrc_section_end", z1, "one past the last section of this item");
   }

@@ -17,7 +17,6 @@
 #include "lumen/lumen.hpp"
 #include "mrc_io.hpp"
 
-#include <map>
 #include <string>
 #include <vector>
 
@@ -69,9 +68,6 @@ public:
 
   [[nodiscard]] std::vector<WorkUnit> plan() override;
   void read(const WorkUnit& unit, Emit& emit) override;
-
-private:
-  std::map<std::string, std::int64_t> file_index_; // source file -> position in the input list (ranged plans)
 };
 
 class MrcWrite final : public FileWriter {

@@ -55,17 +55,18 @@ std::vector<WorkUnit> TiffRead::plan() {
     if (*mode == "frames" || *frames_per_item == 0) return FileReader::plan();
     // Blocks of pages: count each file's pages now. A file that cannot be opened gets one
     // whole-file unit, so that its read fails with the reason (one bad file never stops planning).
-    for (const auto& file : files) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto& file = files[i];
+      const auto file_index = static_cast<std::int64_t>(i);
       int pages = 0;
       try {
         TiffFile f(file);
         pages = f.pages();
       } catch (const InputError&) {
       }
-      if (pages == 0) units.push_back(file_unit(file, static_cast<std::int64_t>(units.size())));
+      if (pages == 0) units.push_back(file_unit(file, file_index));
       for (int b = 0; b < pages; b += *frames_per_item)
-        units.push_back(
-            file_unit(file, static_cast<std::int64_t>(units.size()), b, std::min(pages, b + *frames_per_item)));
+        units.push_back(file_unit(file, file_index, b, std::min(pages, b + *frames_per_item)));
     }
     return units;
   }
@@ -85,7 +86,7 @@ std::vector<WorkUnit> TiffRead::plan() {
   const std::int64_t block = *frames_per_item > 0 ? *frames_per_item : n;
   for (std::int64_t b = 0; b < n; b += block) {
     const std::int64_t e = std::min(n, b + block);
-    WorkUnit u = file_unit(files[static_cast<std::size_t>(b)], static_cast<std::int64_t>(units.size()), b, e);
+    WorkUnit u = file_unit(files[static_cast<std::size_t>(b)], b, b, e);
     u.id = series_name_ + "[" + std::to_string(b) + ":" + std::to_string(e) + "]";
     for (std::int64_t i = b + 1; i < e; ++i) u.identity += "\n" + file_identity(files[static_cast<std::size_t>(i)]);
     units.push_back(std::move(u));

@@ -56,9 +56,10 @@ protected:
 
   /// `path` expanded: sorted in natural order; throws InputError when nothing matches.
   [[nodiscard]] std::vector<std::filesystem::path> input_files() const;
-  /// A unit for `file` at plan position `index`, optionally for frames [begin, end).
-  [[nodiscard]] static WorkUnit file_unit(const std::filesystem::path& file, std::int64_t index, std::int64_t begin = 0,
-                                          std::int64_t end = 0);
+  /// A unit for `file`, the `file_index`-th of input_files(), optionally for frames
+  /// [begin, end) of it (then each range is its own unit, with its own ledger key).
+  [[nodiscard]] static WorkUnit file_unit(const std::filesystem::path& file, std::int64_t file_index,
+                                          std::int64_t begin = 0, std::int64_t end = 0);
   /// An item for `unit` with the conventional id, provenance and meta (see above). `frame` < 0
   /// means the file holds a single image.
   [[nodiscard]] static Item make_item(const WorkUnit& unit, std::int64_t frame = -1);
