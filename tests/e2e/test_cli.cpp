@@ -28,7 +28,7 @@ e2e::Result validate_with(const std::string& text, const std::string& name) {
 TEST_CASE("lumen --version and --help", "[cli]") {
   auto v = lumen({"--version"});
   REQUIRE(v.exit_code == 0);
-  REQUIRE_THAT(v.output, Catch::Contains("plugin ABI 1."));
+  REQUIRE_THAT(v.output, Catch::Contains("plugin ABI " LUMEN_EXPECTED_ABI_MAJOR "."));
   auto h = lumen({"--help"});
   REQUIRE(h.exit_code == 0);
   REQUIRE_THAT(h.output, Catch::Contains("Exit codes"));
@@ -45,7 +45,9 @@ TEST_CASE("lumen --version and --help", "[cli]") {
 TEST_CASE("a plugin built for another ABI is refused with its message, others still load", "[plugins]") {
   auto r = lumen({"plugins", "--plugin-path", LUMEN_BROKEN_PLUGIN_DIR});
   REQUIRE(r.exit_code == 0);
-  REQUIRE_THAT(r.output, Catch::Contains("lumen-abi_mismatch.so: has plugin ABI 99.0, host expects ABI 1.0 to 1."));
+  REQUIRE_THAT(r.output,
+               Catch::Contains("lumen-abi_mismatch.so: has plugin ABI 99.0, host expects ABI " LUMEN_EXPECTED_ABI_MAJOR
+                               ".0 to " LUMEN_EXPECTED_ABI_MAJOR "."));
   REQUIRE_THAT(r.output, Catch::Contains("testkit 1.0.0")); // the healthy plugin still loads
   REQUIRE_THAT(r.output, Catch::Contains("testkit.write"));
 }
