@@ -76,6 +76,7 @@ build-sanitize: deps
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 
 test-sanitize: build-sanitize
+	LSAN_OPTIONS=$${LSAN_OPTIONS:-suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0} \
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(CTEST_JOBS)

@@ -240,6 +240,20 @@ FitsFile::FitsFile(const fs::path& path) : path_(path) {
     throw InputError(path.string() + ": not a readable FITS file (CFITSIO: " + status_text(status) + ")");
   }
   fptr_ = f;
+  // A constructor that throws runs no destructor: close the file on the way out.
+  try {
+    list_hdus();
+  } catch (...) {
+    int ignore = 0;
+    fits_close_file(f, &ignore);
+    fptr_ = nullptr;
+    throw;
+  }
+}
+
+void FitsFile::list_hdus() {
+  fitsfile* f = handle(fptr_);
+  int status = 0;
   // List every HDU; a header that cannot be parsed fails the whole file.
   for (int n = 0;; ++n) {
     int type = 0;

@@ -100,6 +100,7 @@ private:
 
   std::filesystem::path path_;
   std::uintmax_t file_size_ = 0;
+  void list_hdus();      // fills hdus_; throws InputError for a header that cannot be parsed
   void* fptr_ = nullptr; // fitsfile* (kept opaque so that users need not include fitsio.h)
   std::vector<HduInfo> hdus_;
   std::unique_ptr<Meta> primary_header_;

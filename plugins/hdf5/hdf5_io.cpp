@@ -635,18 +635,26 @@ H5ChunkWriter::H5ChunkWriter(const fs::path& file, DType dtype, const Shape& sha
   H5Lock lock;
   file_ = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (file_ < 0) fail("cannot create " + file.string());
-  const Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-  const Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  std::vector<hsize_t> chunk(chunk_.begin(), chunk_.end());
-  bool ok = lcpl.ok() && dcpl.ok() && H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
-            H5Pset_chunk(dcpl, rank, chunk.data()) >= 0;
-  // The standard filters, declared so readers undo them; the data arrive already filtered.
-  if (ok && options_.codec == Codec::shuffle_deflate) ok = H5Pset_shuffle(dcpl) >= 0;
-  if (ok && options_.codec != Codec::none) ok = H5Pset_deflate(dcpl, static_cast<unsigned>(options_.level)) >= 0;
-  if (!ok) fail("cannot set up the dataset's chunking and filters");
-  const Id space(H5Screate_simple(rank, dims.data(), maxdims.data()), H5Sclose);
-  dset_ = H5Dcreate2(file_, options_.dataset.c_str(), native_type(dtype), space, lcpl, dcpl, H5P_DEFAULT);
-  if (dset_ < 0) fail("cannot create dataset '" + options_.dataset + "'");
+  // A constructor that throws runs no destructor: close what was opened on the way out.
+  try {
+    const Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    const Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    std::vector<hsize_t> chunk(chunk_.begin(), chunk_.end());
+    bool ok = lcpl.ok() && dcpl.ok() && H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
+              H5Pset_chunk(dcpl, rank, chunk.data()) >= 0;
+    // The standard filters, declared so readers undo them; the data arrive already filtered.
+    if (ok && options_.codec == Codec::shuffle_deflate) ok = H5Pset_shuffle(dcpl) >= 0;
+    if (ok && options_.codec != Codec::none) ok = H5Pset_deflate(dcpl, static_cast<unsigned>(options_.level)) >= 0;
+    if (!ok) fail("cannot set up the dataset's chunking and filters");
+    const Id space(H5Screate_simple(rank, dims.data(), maxdims.data()), H5Sclose);
+    dset_ = H5Dcreate2(file_, options_.dataset.c_str(), native_type(dtype), space, lcpl, dcpl, H5P_DEFAULT);
+    if (dset_ < 0) fail("cannot create dataset '" + options_.dataset + "'");
+  } catch (...) {
+    if (dset_ >= 0) H5Dclose(dset_);
+    H5Fclose(file_);
+    dset_ = file_ = -1;
+    throw;
+  }
 }
 
 H5ChunkWriter::~H5ChunkWriter() {

@@ -51,6 +51,8 @@ void write_dng(const std::filesystem::path& file, const Array& image_in, const D
     if (info.focal_length > 0) TIFFSetField(t, EXIFTAG_FOCALLENGTH, info.focal_length);
     if (!info.datetime.empty()) TIFFSetField(t, EXIFTAG_DATETIMEORIGINAL, info.datetime.c_str());
     if (!TIFFWriteCustomDirectory(t, &exif_offset)) fail("writing the EXIF directory");
+    // libtiff 4.5 does not free the custom directory's values when a new directory starts.
+    TIFFFreeDirectory(t);
     if (TIFFCreateDirectory(t) != 0) fail("starting IFD 0");
   }
 
