@@ -27,6 +27,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <tiffio.h>
 #include <vector>
@@ -574,8 +575,24 @@ void TiffFile::read_meta(const PageInfo& p, Meta& meta) {
   }
   const std::string desc = string_tag(tif_, TIFFTAG_IMAGEDESCRIPTION);
   if (!desc.empty()) {
-    meta.set("description", desc, "ImageDescription");
-    if (desc.starts_with("ImageJ=")) parse_imagej(desc, meta);
+    // tiff.write stores the item's meta as a JSON object here: restore it (the tags read above
+    // win; index and file_index belong to the reader) instead of keeping the text, so meta
+    // survives a round trip without nesting a copy in each generation.
+    std::optional<Meta> restored;
+    if (desc.starts_with("{")) {
+      try {
+        restored = Meta::from_json(desc);
+      } catch (const std::exception&) {
+        restored.reset(); // not JSON after all: keep it as text
+      }
+    }
+    if (restored) {
+      for (const auto& e : restored->entries())
+        if (!meta.has(e.key) && e.key != "index" && e.key != "file_index") meta.set(e.key, e.value, e.comment, e.unit);
+    } else {
+      meta.set("description", desc, "ImageDescription");
+      if (desc.starts_with("ImageJ=")) parse_imagej(desc, meta);
+    }
   }
   // Pixel size where the file says it: from an absolute resolution unit, or ImageJ's unit.
   if (has_res && xres > 0 && yres > 0) {
