@@ -27,6 +27,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <system_error>
 #include <tiffio.h>
@@ -575,18 +576,9 @@ void TiffFile::read_meta(const PageInfo& p, Meta& meta) {
   }
   const std::string desc = string_tag(tif_, TIFFTAG_IMAGEDESCRIPTION);
   if (!desc.empty()) {
-    // tiff.write stores the item's meta as a JSON object here: restore it (the tags read above
-    // win; index and file_index belong to the reader) instead of keeping the text, so meta
-    // survives a round trip without nesting a copy in each generation.
-    std::optional<Meta> restored;
-    if (desc.starts_with("{")) {
-      try {
-        restored = Meta::from_json(desc);
-      } catch (const std::exception&) {
-        restored.reset(); // not JSON after all: keep it as text
-      }
-    }
-    if (restored) {
+    // tiff.write stores the item's meta here (see description_for): restore it, the tags read
+    // above winning and index/file_index staying the reader's, instead of keeping the text.
+    if (auto restored = meta_from_description(desc)) {
       for (const auto& e : restored->entries())
         if (!meta.has(e.key) && e.key != "index" && e.key != "file_index") meta.set(e.key, e.value, e.comment, e.unit);
     } else {
@@ -980,6 +972,25 @@ void write_tiff(const fs::path& path, const Array& input, const WriteOptions& o,
   tif.release();
   TIFFClose(t); // flushes; errors were reported by the writes above
   if (!errors.empty()) throw Error(std::string(what) + ": libtiff: " + errors);
+}
+
+// ---- the ImageDescription tiff.write writes ---------------------------------------------------
+
+std::string description_for(const Array& image, const Meta& meta) {
+  nlohmann::json shape = nlohmann::json::array();
+  for (int a = 0; a < image.ndim(); ++a) shape.push_back(image.dim(a));
+  return R"({"shape": )" + shape.dump() + R"(, "lumen_meta": )" + meta.to_json() + "}";
+}
+
+std::optional<Meta> meta_from_description(std::string_view text) {
+  if (!text.starts_with("{")) return std::nullopt;
+  const auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("lumen_meta") || !doc["lumen_meta"].is_object()) return std::nullopt;
+  try {
+    return Meta::from_json(doc["lumen_meta"].dump());
+  } catch (const std::exception&) {
+    return std::nullopt; // not the meta tiff.write writes: keep the text as it is
+  }
 }
 
 } // namespace lumen::tiff

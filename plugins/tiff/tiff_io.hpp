@@ -45,6 +45,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -141,5 +142,11 @@ void check_writable(const Array& image, const WriteOptions& options, std::string
 /// shared by concurrent calls.
 void write_tiff(const std::filesystem::path& path, const Array& image, const WriteOptions& options,
                 std::string_view what, ThreadPool* pool = nullptr);
+
+/// What tiff.write puts in ImageDescription: tifffile's "shaped" JSON (so tifffile reads the
+/// array back with its shape) carrying the item's meta: {"shape": [...], "lumen_meta": {...}}.
+[[nodiscard]] std::string description_for(const Array& image, const Meta& meta);
+/// The meta of a description written by description_for, or nullopt for any other text.
+[[nodiscard]] std::optional<Meta> meta_from_description(std::string_view text);
 
 } // namespace lumen::tiff

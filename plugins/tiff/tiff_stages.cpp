@@ -229,7 +229,7 @@ WriteOptions TiffWrite::options() const {
 void TiffWrite::process(Item& item, Emit& emit) {
   const Array& image = item.array("image");
   WriteOptions o = options();
-  if (*description == "meta") o.description = item.meta.to_json();
+  if (*description == "meta") o.description = description_for(image, item.meta);
   if (o.predictor == "auto") {
     const bool compressing = o.compression == "lzw" || o.compression == "deflate" || o.compression == "zstd";
     const bool floats = image.dtype() == DType::f32 || image.dtype() == DType::f64;

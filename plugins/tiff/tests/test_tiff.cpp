@@ -665,6 +665,12 @@ TEST_CASE("tiff.write writes atomically, records the file and checks its paramet
   CHECK_FALSE(meta.has("description"));
   CHECK(meta.get_number("exposure") == 1.5);
   CHECK(meta.find("exposure")->comment == "seconds");
+  // The description is tifffile's shaped JSON (tifffile reads the array with its shape); a
+  // shaped description from any other writer stays text.
+  CHECK_THAT(lumen::tiff::description_for(image, out.items[0].meta),
+             Catch::StartsWith("{\"shape\": [10,11], \"lumen_meta\": {"));
+  CHECK_FALSE(lumen::tiff::meta_from_description("{\"shape\": [100, 100]}").has_value());
+  CHECK_FALSE(lumen::tiff::meta_from_description("ImageJ=1.51d\nunit=micron").has_value());
   CHECK_THAT(meta.get_string("software").value(), Catch::StartsWith("Lumen "));
   for (const auto& e : fs::directory_iterator(tmp.path())) CHECK(e.path().extension() != ".lumen-tmp");
 
