@@ -5,6 +5,7 @@
 //   stage.start();
 //   lumen::testing::Collect out;
 //   stage.process(item, out);               // out.items holds what it emitted
+//   auto items = lumen::testing::read_all(reader, ctx);   // a reader's whole plan
 #pragma once
 
 #include "lumen/stage.hpp"
@@ -51,5 +52,16 @@ struct Collect final : Emit {
   std::vector<Item> items;
   void operator()(Item item) override { items.push_back(std::move(item)); }
 };
+
+/// Runs a reader as the host would, on one thread: validate, attach `ctx`, start, plan, read
+/// every unit; returns what it emitted. An InputError from a unit propagates.
+inline std::vector<Item> read_all(Reader& reader, const lumen::Context& ctx) {
+  reader.validate();
+  reader.attach(ctx);
+  reader.start();
+  Collect out;
+  for (const auto& unit : reader.plan()) reader.read(unit, out);
+  return std::move(out.items);
+}
 
 } // namespace lumen::testing

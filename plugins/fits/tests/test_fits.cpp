@@ -50,13 +50,7 @@ std::vector<lumen::Item> read_all(const fs::path& file, const std::string& hdu =
   FitsRead reader;
   reader.path.assign(lumen::ParamValue{file.string()});
   reader.hdu.assign(lumen::ParamValue{hdu});
-  reader.validate();
-  lumen::testing::Context ctx(file.parent_path());
-  reader.attach(ctx);
-  reader.start();
-  lumen::testing::Collect out;
-  for (const auto& unit : reader.plan()) reader.read(unit, out);
-  return std::move(out.items);
+  return lumen::testing::read_all(reader, lumen::testing::Context(file.parent_path()));
 }
 
 std::string read_error(const fs::path& file, const std::string& hdu = "") {

@@ -33,13 +33,7 @@ std::vector<lumen::Item> read_all(const fs::path& file, bool visible_only = true
   RawRead reader;
   reader.path.assign(lumen::ParamValue{file.string()});
   reader.visible_only.assign(lumen::ParamValue{visible_only});
-  reader.validate();
-  lumen::testing::Context ctx(file.parent_path());
-  reader.attach(ctx);
-  reader.start();
-  lumen::testing::Collect out;
-  for (const auto& unit : reader.plan()) reader.read(unit, out);
-  return std::move(out.items);
+  return lumen::testing::read_all(reader, lumen::testing::Context(file.parent_path()));
 }
 
 std::string read_error(const fs::path& file) {
