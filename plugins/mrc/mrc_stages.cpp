@@ -54,6 +54,12 @@ void MrcRead::read(const WorkUnit& unit, Emit& emit) {
   }
   item.set("image", read_sections(src, header, z0, z1));
   header_to_meta(header, item.meta);
+  // A range of a volume is a sub-volume: its first section lies z0 voxels further along z, so
+  // a writer that places it by origin puts it where it was. (Image stacks have no z position.)
+  if (ranged && header.kind() == "volume")
+    if (const auto oz = item.meta.get_number("origin_z"), vz = item.meta.get_number("voxel_size_z"); oz && vz)
+      item.meta.set("origin_z", *oz + static_cast<double>(z0) * *vz,
+                    "ORIGIN z of this range: the file's plus first section x voxel size", "Å");
   emit(std::move(item));
 }
 

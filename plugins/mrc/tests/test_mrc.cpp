@@ -545,6 +545,20 @@ TEST_CASE("corrupted copies of the real files fail cleanly or decode", "[mrc][re
 
 // ---- stages ----------------------------------------------------------------------------------------
 
+TEST_CASE("a range of a volume carries its own z origin", "[mrc][stage][real]") {
+  LUMEN_SHARED_FILE(map, "mrc/EMD-3197.map");
+  mrc::MrcRead reader;
+  reader.path.assign(lumen::ParamValue{map.string()});
+  reader.frames_per_item.assign(lumen::ParamValue{std::int64_t{7}});
+  TempDir tmp("mrc-origin");
+  const auto items = lumen::testing::read_all(reader, TestContext(tmp.path()));
+  REQUIRE(items.size() == 3);
+  const double z0 = *items[0].meta.get_number("origin_z"), voxel = *items[0].meta.get_number("voxel_size_z");
+  CHECK(voxel == Approx(11.4).epsilon(1e-4));
+  CHECK(*items[1].meta.get_number("origin_z") == Approx(z0 + 7 * voxel));
+  CHECK(*items[2].meta.get_number("origin_z") == Approx(z0 + 14 * voxel));
+}
+
 TEST_CASE("mrc.read plans one unit per range of frames_per_item sections", "[mrc][stage]") {
   TempDir tmp("mrc-stage");
   const auto stack = random_array<std::int16_t>(lumen::Shape{7, 3, 5}, 13);
