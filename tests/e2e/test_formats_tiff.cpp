@@ -93,3 +93,32 @@ TEST_CASE("tiff.read frames mode splits pages; a truncated TIFF fails alone", "[
   CHECK(fs::exists(run / "outputs" / "hamamatsu_streak_FOCUS_u16_00.tif"));
   CHECK(e2e::count_files(run / "outputs", ".tif") == 3);
 }
+
+TEST_CASE("the shipped tiff-series-to-hdf5 pipeline rebuilds the cryo-ET stack from its numbered slices",
+          "[formats][tiff][hdf5][pipelines]") {
+  const fs::path data = e2e::shared_data("tiff");
+  if (!fs::exists(data / "numbered_13pf_MT_u8" / "slice_000.tif")) {
+    WARN("SKIPPED: shared TIFF samples not found under " << data.string());
+    return;
+  }
+  e2e::TempDir dir("tiff-series-pipeline");
+  const auto run = dir.path() / "run";
+  auto r = lumen({"run", std::string(LUMEN_SOURCE_DIR) + "/pipelines/tiff-series-to-hdf5.yaml", "--set",
+                  "vars.input=" + (data / "numbered_13pf_MT_u8" / "slice_*.tif").string(), "--run-dir", run.string()});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(fs::exists(run / "outputs" / "stack.h5"));
+  if (!e2e::have_python("h5py, tifffile, numpy")) {
+    WARN("SKIPPED: pixel comparison needs /usr/bin/python3 with h5py, tifffile and numpy");
+    return;
+  }
+  const auto cmp = e2e::shell("/usr/bin/python3 -c \"import sys, numpy as np, tifffile, h5py\n"
+                              "d = h5py.File(sys.argv[1], 'r')['entry/data/data']\n"
+                              "a = tifffile.imread(sys.argv[2])\n"
+                              "assert d.shape == (36, 206, 94) and np.array_equal(d[()], a), 'differ'\n"
+                              "print('same')\" " +
+                              e2e::quote((run / "outputs" / "stack.h5").string()) + " " +
+                              e2e::quote((data / "cylindra_13pf_MT_cryoET_stack.tif").string()));
+  INFO(cmp.output);
+  CHECK_THAT(cmp.output, Catch::Contains("same"));
+}
