@@ -9,11 +9,13 @@
 #include "lumen/engine/run_dir.hpp"
 #include "lumen/engine/suggest.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <yaml-cpp/yaml.h>
 
 namespace lumen::host {
 
@@ -21,10 +23,46 @@ using namespace lumen::engine;
 
 namespace {
 
-void load_plugins(PluginRegistry& registry, const CommonOptions& common, Console& console) {
-  registry.load(PluginRegistry::search_path(common.plugin_paths));
+void report_refused(const PluginRegistry& registry, Console& console) {
   for (const auto& p : registry.plugins())
     if (!p.ok()) console.log(LogLevel::warn, "plugins", p.file.string() + " refused: " + p.error);
+}
+
+// Loads the plugins a pipeline file names (`use:` stages, `requires:` sets), from what their
+// manifests say, and none of the others. When the file cannot be read here, a `use:` is not a
+// plain stage name, or an override may change one, every plugin loads and load_pipeline
+// reports what is wrong, as before.
+void load_plugins_for(PluginRegistry& registry, const CommonOptions& common, Console& console,
+                      const std::filesystem::path& file, const std::vector<std::string>& set_options) {
+  std::vector<std::string> stages, sets;
+  bool all = false;
+  try {
+    for (const auto& text : set_options) all = all || !parse_override(text).key.starts_with("vars.");
+    const YAML::Node root = YAML::LoadFile(file.string());
+    if (const auto r = root["requires"]; r && r.IsSequence())
+      for (const auto& e : r)
+        if (e.IsScalar()) sets.push_back(e.Scalar());
+    const auto list = root["stages"];
+    if (!list || !list.IsSequence())
+      all = true;
+    else
+      for (const auto& st : list) {
+        const auto use = st.IsMap() ? st["use"] : YAML::Node();
+        if (!use || !use.IsScalar() || use.Scalar().find("${") != std::string::npos) {
+          all = true;
+          break;
+        }
+        stages.push_back(use.Scalar());
+      }
+  } catch (const std::exception&) {
+    all = true;
+  }
+  const auto paths = PluginRegistry::search_path(common.plugin_paths);
+  if (all)
+    registry.load(paths);
+  else
+    registry.load_needed(paths, stages, sets);
+  report_refused(registry, console);
 }
 
 std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
@@ -113,7 +151,7 @@ std::string io_text(const StageIO& io) {
 int cmd_run(const CommonOptions& common, const RunCommand& run) {
   auto console = Console::from_environment(common.log_level, run.progress);
   PluginRegistry registry;
-  load_plugins(registry, common, console);
+  load_plugins_for(registry, common, console, run.pipeline, run.sets);
   return guarded(console, [&] {
     auto pipeline = load_pipeline(run.pipeline, parse_overrides(run.sets), registry);
     RunOptions options;
@@ -128,7 +166,7 @@ int cmd_run(const CommonOptions& common, const RunCommand& run) {
 int cmd_validate(const CommonOptions& common, const std::string& file, const std::vector<std::string>& sets) {
   auto console = Console::from_environment(common.log_level);
   PluginRegistry registry;
-  load_plugins(registry, common, console);
+  load_plugins_for(registry, common, console, file, sets);
   return guarded(console, [&] {
     const auto pipeline = load_pipeline(file, parse_overrides(sets), registry);
     std::cout << file << ": pipeline '" << pipeline.name << "' is valid (" << pipeline.stages.size() << " stages)\n";
@@ -155,7 +193,7 @@ int cmd_resume(const CommonOptions& common, const std::string& run_dir, const st
     return kExitUsage;
   }
   PluginRegistry registry;
-  load_plugins(registry, common, console);
+  load_plugins_for(registry, common, console, dir / "config.yaml", {});
   return guarded(console, [&] {
     auto pipeline = load_pipeline(dir / "config.yaml", {}, registry);
     if (!from_stage.empty()) {

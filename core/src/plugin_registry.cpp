@@ -5,6 +5,9 @@
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <vector> // boost/dll/library_info.hpp misses it on Boost 1.74
 
 namespace lumen::engine {
@@ -42,20 +45,71 @@ std::vector<std::filesystem::path> PluginRegistry::search_path(const std::vector
   return out;
 }
 
+namespace {
+
+std::vector<std::filesystem::path> plugin_files(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(p, ec)) return {p};
+  std::vector<std::filesystem::path> files;
+  if (!std::filesystem::is_directory(p, ec)) return files;
+  for (const auto& e : std::filesystem::directory_iterator(p, ec))
+    if (e.path().extension() == ".so") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// What a plugin's manifest says, when it can be trusted without loading the plugin: present,
+// at least as new as the .so, for this core's ABI and fingerprint.
+struct ManifestView {
+  std::string set;
+  std::vector<std::string> stages;
+};
+
+std::optional<ManifestView> usable_manifest(const std::filesystem::path& so) {
+  std::filesystem::path json = so;
+  json.replace_extension(".json");
+  std::error_code ec;
+  const auto so_time = std::filesystem::last_write_time(so, ec);
+  if (ec) return std::nullopt;
+  const auto json_time = std::filesystem::last_write_time(json, ec);
+  if (ec || json_time < so_time) return std::nullopt;
+  std::ifstream in(json);
+  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || doc.value("core_fingerprint", std::string()) != core_fingerprint() || !doc.contains("abi") ||
+      doc["abi"].value("major", 0u) != LUMEN_ABI_MAJOR || !doc.contains("stages") || !doc["stages"].is_array())
+    return std::nullopt;
+  ManifestView view;
+  view.set = doc.value("set", std::string());
+  for (const auto& st : doc["stages"])
+    if (st.is_object() && st.contains("name") && st["name"].is_string()) view.stages.push_back(st["name"]);
+  if (view.set.empty()) return std::nullopt;
+  return view;
+}
+
+} // namespace
+
 void PluginRegistry::load(const std::vector<std::filesystem::path>& paths) {
-  for (const auto& p : paths) {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(p, ec)) {
-      load_file(p);
-      continue;
+  for (const auto& p : paths)
+    for (const auto& f : plugin_files(p)) load_file(f);
+}
+
+void PluginRegistry::load_needed(const std::vector<std::filesystem::path>& paths,
+                                 const std::vector<std::string>& stages, const std::vector<std::string>& sets) {
+  const auto wanted = [&](const ManifestView& m) {
+    if (std::find(sets.begin(), sets.end(), m.set) != sets.end()) return true;
+    for (const auto& s : m.stages)
+      if (std::find(stages.begin(), stages.end(), s) != stages.end()) return true;
+    return false;
+  };
+  for (const auto& p : paths)
+    for (const auto& f : plugin_files(p)) {
+      const auto manifest = usable_manifest(f);
+      if (manifest && !wanted(*manifest)) {
+        unloaded_stage_names_.insert(unloaded_stage_names_.end(), manifest->stages.begin(), manifest->stages.end());
+        continue;
+      }
+      load_file(f);
     }
-    if (!std::filesystem::is_directory(p, ec)) continue;
-    std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(p, ec))
-      if (e.path().extension() == ".so") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) load_file(f);
-  }
 }
 
 const PluginInfo& PluginRegistry::load_file(const std::filesystem::path& file) {
@@ -139,7 +193,7 @@ const StageFactory* PluginRegistry::find(std::string_view name, const PluginInfo
 }
 
 std::vector<std::string> PluginRegistry::stage_names() const {
-  std::vector<std::string> out;
+  std::vector<std::string> out = unloaded_stage_names_;
   for (const auto& p : plugins_)
     for (const auto* s : p.stages) out.push_back(s->name);
   return out;

@@ -33,7 +33,8 @@ public:
   std::vector<lumen::WorkUnit> plan() override {
     std::vector<lumen::WorkUnit> units_out;
     for (int i = 0; i < *count; ++i)
-      units_out.push_back({"item" + std::to_string(i), "testkit.count#" + std::to_string(i), "", i, 0, 0});
+      units_out.push_back(
+          {.id = "item" + std::to_string(i), .identity = "testkit.count#" + std::to_string(i), .index = i});
     return units_out;
   }
   void read(const lumen::WorkUnit& unit, lumen::Emit& emit) override {

@@ -41,11 +41,12 @@ public:
   virtual void record_output(const std::filesystem::path& path, std::uint64_t bytes) const = 0;
 };
 
-/// A unit of source work: typically one file, or one frame range of a stack.
+/// A unit of source work: typically one file, or one frame range of a stack. Every member has a
+/// default, so readers may name only what they set (`{.id = ..., .identity = ...}`).
 struct WorkUnit {
-  std::string id;                  // stable, human-readable ("frame_0003.tif", "starfield/0007")
-  std::string identity;            // what makes the input this input (path+size+mtime, seed, ...)
-  std::string source_file;         // "" for synthetic data
+  std::string id{};                // stable, human-readable ("frame_0003.tif", "starfield/0007")
+  std::string identity{};          // what makes the input this input (path+size+mtime, seed, ...)
+  std::string source_file{};       // "" for synthetic data
   std::int64_t index = 0;          // position in the plan (the host numbers units after plan())
   std::int64_t file_index = 0;     // position of source_file in the reader's input list
   std::int64_t begin = 0, end = 0; // optional frame range

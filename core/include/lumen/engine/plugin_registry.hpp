@@ -38,14 +38,24 @@ public:
   /// Loads one file; returns its record (also kept in plugins()).
   const PluginInfo& load_file(const std::filesystem::path& file);
 
+  /// Like load(), but reads each plugin's manifest first (lumen-<set>.json beside the .so, as
+  /// written at build time): a plugin whose manifest is at least as new as its .so, was built
+  /// for this core, and provides none of `stages` nor any of `sets` is not loaded (its stage
+  /// names still count for suggestions). Plugins without a usable manifest load as in load(),
+  /// so a broken plugin is still reported. Pipelines load only what they use this way.
+  void load_needed(const std::vector<std::filesystem::path>& paths, const std::vector<std::string>& stages,
+                   const std::vector<std::string>& sets);
+
   [[nodiscard]] const std::deque<PluginInfo>& plugins() const noexcept { return plugins_; }
   /// nullptr when no loaded plugin provides `name`.
   [[nodiscard]] const StageFactory* find(std::string_view name, const PluginInfo** owner = nullptr) const;
+  /// Stage names of loaded plugins and of plugins known from their manifests only.
   [[nodiscard]] std::vector<std::string> stage_names() const;
   [[nodiscard]] std::vector<std::string> set_names() const;
 
 private:
-  std::deque<PluginInfo> plugins_; // deque: PluginInfo addresses stay valid as plugins load
+  std::deque<PluginInfo> plugins_;                // deque: PluginInfo addresses stay valid as plugins load
+  std::vector<std::string> unloaded_stage_names_; // from the manifests of plugins not loaded
 };
 
 } // namespace lumen::engine
