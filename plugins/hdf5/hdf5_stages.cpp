@@ -155,7 +155,8 @@ void Hdf5Append::process(Item& item, Emit&) {
   if (data.ndim() != 2 && data.ndim() != 3)
     throw InputError("hdf5.append takes (ny, nx) frames or (n, ny, nx) blocks; item '" + item.id() + "' has " +
                      std::string(dtype_name(data.dtype())) + " " + data.shape().str());
-  const Array block = data.ndim() == 2 ? data.contiguous_copy().reshape(Shape{1, data.dim(0), data.dim(1)}) : data;
+  const Array block =
+      data.ndim() == 2 ? data.reshape(Shape{1, data.dim(0), data.dim(1)}) : data; // a view when contiguous
   if (!writer_) {
     const fs::path target = target_for(item);
     file_ = std::make_unique<AtomicFile>(target);
