@@ -216,6 +216,28 @@ void H5Reader::missing(const std::string& dataset) const {
                    " holds: " + children(group));
 }
 
+std::vector<std::string> H5Reader::datasets_of_rank(int rank) {
+  H5Lock lock;
+  struct Found {
+    int rank;
+    std::vector<std::string> paths;
+  } found{rank, {}};
+  const herr_t status = H5Ovisit(
+      file_, H5_INDEX_NAME, H5_ITER_INC,
+      [](hid_t obj, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+        auto* f = static_cast<Found*>(data);
+        if (info->type != H5O_TYPE_DATASET) return 0;
+        const Id d(H5Dopen2(obj, name, H5P_DEFAULT), H5Dclose);
+        if (!d.ok()) return 0;
+        const Id space(H5Dget_space(d), H5Sclose);
+        if (space.ok() && H5Sget_simple_extent_ndims(space) == f->rank) f->paths.push_back(std::string("/") + name);
+        return 0;
+      },
+      &found);
+  if (status < 0) fail("cannot list the datasets of the file");
+  return found.paths;
+}
+
 std::string H5Reader::children(const std::string& group) const {
   (void)error_stack_text();
   struct Listing {

@@ -87,6 +87,8 @@ public:
   /// drops axis 0 when the range is one index.
   [[nodiscard]] Array read(const std::string& dataset, std::int64_t begin = 0, std::int64_t end = 0,
                            bool squeeze = false);
+  /// Paths ("/entry/data/data") of every dataset of rank `rank` in the file, in visit order.
+  [[nodiscard]] std::vector<std::string> datasets_of_rank(int rank);
   /// Scalar and 1-D attributes of `dataset` (numbers, strings, numeric lists) into `meta`.
   void read_attributes(const std::string& dataset, Meta& meta);
 

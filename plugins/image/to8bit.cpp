@@ -21,28 +21,6 @@ namespace lumen::image {
 
 namespace {
 
-// Calls f with a value of the C++ type of `t`; every element loop is instantiated per dtype,
-// so there is no per-pixel dispatch.
-template <typename F> auto with_type(DType t, F&& f) {
-  switch (t) {
-  case DType::u8:
-    return f(std::uint8_t{});
-  case DType::u16:
-    return f(std::uint16_t{});
-  case DType::i16:
-    return f(std::int16_t{});
-  case DType::u32:
-    return f(std::uint32_t{});
-  case DType::i32:
-    return f(std::int32_t{});
-  case DType::f32:
-    return f(float{});
-  case DType::f64:
-    return f(double{});
-  }
-  throw Error("image.to8bit: unsupported dtype " + std::string(dtype_name(t)));
-}
-
 template <typename T> bool finite(T v) noexcept {
   if constexpr (std::is_floating_point_v<T>)
     return std::isfinite(v);
@@ -116,7 +94,7 @@ std::vector<Range> find_ranges(const Array& image, const StretchOptions& options
   const Array a = image.contiguous_copy(); // no copy when already contiguous
   const auto per_channel_count = static_cast<std::size_t>(a.size()) / nch;
 
-  with_type(a.dtype(), [&](auto tag) {
+  visit_dtype(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* data = static_cast<const T*>(a.raw());
     for (std::size_t c = 0; c < nch; ++c) {
@@ -159,7 +137,7 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
   std::vector<Mapping> maps;
   for (const Range& r : ranges) maps.push_back(mapping_for(r));
 
-  with_type(a.dtype(), [&](auto tag) {
+  visit_dtype(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* src = static_cast<const T*>(a.raw());
     const auto n = static_cast<std::size_t>(a.size());

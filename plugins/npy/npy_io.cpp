@@ -402,6 +402,24 @@ Array read_data(const ByteSource& src, const Header& h) {
   return out;
 }
 
+Array read_frames(const ByteSource& src, const Header& h, std::int64_t begin, std::int64_t end) {
+  if (h.shape.size() < 2)
+    throw InputError(src.name() + ": shape " + h.shape_text() +
+                     " has no frames to read in blocks (needs 2 or more dims)");
+  if (h.fortran_order)
+    throw InputError(src.name() + ": Fortran-order arrays cannot be read in blocks of frames; save it in C order "
+                                  "(np.ascontiguousarray) or read it whole");
+  if (begin < 0 || end > h.shape[0] || begin >= end)
+    throw InputError(src.name() + ": frames [" + std::to_string(begin) + ", " + std::to_string(end) +
+                     ") lie outside the " + std::to_string(h.shape[0]) + " frames of shape " + h.shape_text());
+  std::uint64_t frame_items = 1;
+  for (std::size_t a = 1; a < h.shape.size(); ++a) frame_items *= static_cast<std::uint64_t>(h.shape[a]);
+  Header block = h;
+  block.shape[0] = end - begin;
+  block.data_offset = h.data_offset + static_cast<std::uint64_t>(begin) * frame_items * h.itemsize;
+  return read_data(src, block);
+}
+
 // ---- writing -----------------------------------------------------------------------------------
 
 std::string descr_of(DType dtype) {

@@ -79,6 +79,11 @@ struct Header {
 /// Reads and converts the samples: shape as the header says (shape () gives (1)), C order.
 [[nodiscard]] Array read_data(const ByteSource& src, const Header& header);
 
+/// Reads indices [begin, end) of axis 0 of a C-order array of 2 or more dims (a block of
+/// frames of a stack) without reading the rest. Throws lumen::InputError for Fortran order
+/// (axis 0 is not contiguous there) or a range outside the array.
+[[nodiscard]] Array read_frames(const ByteSource& src, const Header& header, std::int64_t begin, std::int64_t end);
+
 /// The descr numpy uses for an Array dtype, little-endian ("|u1", "<f4", ...).
 [[nodiscard]] std::string descr_of(DType dtype);
 /// The complete version-1.0 header (magic to newline) for `array`; its size is a multiple of 64.

@@ -10,6 +10,7 @@
 //       use: synth.noop
 #include "synth_stages.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace lumen::synth {
@@ -93,6 +94,62 @@ void Starfield::read(const WorkUnit& unit, Emit& emit) {
   emit(std::move(item));
 }
 
+// ---- synth.photon_movie ------------------------------------------------------------------------
+
+PhotonMovieSpec PhotonMovie::spec() const {
+  PhotonMovieSpec s;
+  s.width = *width;
+  s.height = *height;
+  s.frames = *frames;
+  s.gain = *gain;
+  s.zero_level = *zero_level;
+  s.read_noise = *read_noise;
+  s.lambda_min = *lambda_min;
+  s.lambda_max = *lambda_max;
+  s.cells = *cells;
+  s.cell_radius = *cell_radius;
+  s.event_rate = *event_rate;
+  s.decay_frames = *decay_frames;
+  s.seed = static_cast<std::uint64_t>(*seed);
+  s.dtype = *dtype == "f32" ? DType::f32 : *dtype == "u8" ? DType::u8 : DType::u16;
+  return s;
+}
+
+void PhotonMovie::validate() const {
+  if (*lambda_max < *lambda_min)
+    throw ConfigError("lambda_max", "lambda_max (" + param_value_text(lambda_max.current()) +
+                                        ") is below lambda_min (" + param_value_text(lambda_min.current()) + ")");
+}
+
+std::vector<WorkUnit> PhotonMovie::plan() {
+  scene_ = std::make_unique<const PhotonScene>(spec());
+  std::string common = "synth.photon_movie";
+  for (const ParamBase* p : params())
+    if (p->spec().name != "frames_per_item") common += ' ' + p->spec().name + '=' + param_value_text(p->current());
+  std::vector<WorkUnit> units;
+  for (std::int64_t b = 0; b < *frames; b += *frames_per_item) {
+    const std::int64_t e = std::min(*frames, b + *frames_per_item);
+    units.push_back(WorkUnit{.id = numbered_id("photon_movie", 4, b),
+                             .identity = common + " frames=[" + std::to_string(b) + "," + std::to_string(e) + ")",
+                             .begin = b,
+                             .end = e});
+  }
+  return units;
+}
+
+void PhotonMovie::read(const WorkUnit& unit, Emit& emit) {
+  Item item(unit.id);
+  item.set("image", render_photon_frames(*scene_, unit.begin, unit.end));
+  item.meta.set(keys::units, "adu");
+  item.meta.set(keys::domain, "microscopy");
+  item.meta.set("index", unit.begin, "first frame of this block in the movie");
+  item.meta.set("file_index", std::int64_t{0}, "the movie (one per run of this source)");
+  item.meta.set("true_gain", MetaValue{*gain}, "gain the movie was made with", "ADU/photon");
+  item.meta.set("true_zero_level", MetaValue{*zero_level}, "zero level the movie was made with", "ADU");
+  item.meta.set("true_read_noise", MetaValue{*read_noise}, "read noise the movie was made with", "ADU");
+  emit(std::move(item));
+}
+
 // ---- synth.items -------------------------------------------------------------------------------
 
 std::vector<WorkUnit> Items::plan() {
@@ -113,4 +170,5 @@ void Items::read(const WorkUnit& unit, Emit& emit) {
 } // namespace lumen::synth
 
 LUMEN_PLUGIN("synth", "1.0.0", "MIT", lumen::stage<lumen::synth::Starfield>("synth.starfield"),
-             lumen::stage<lumen::synth::Items>("synth.items"), lumen::stage<lumen::synth::Noop>("synth.noop"));
+             lumen::stage<lumen::synth::Items>("synth.items"), lumen::stage<lumen::synth::Noop>("synth.noop"),
+             lumen::stage<lumen::synth::PhotonMovie>("synth.photon_movie"));

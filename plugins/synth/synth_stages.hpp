@@ -3,6 +3,7 @@
 //   synth.starfield  reader     deterministic star fields in ADU (Poisson + read noise, bias, hot pixels)
 //   synth.items      reader     N tiny items filled with their index (measures host overhead)
 //   synth.noop       transform  passes items on unchanged (measures host overhead)
+//   synth.photon_movie reader   Poisson movies of blinking cells with a known gain and zero level
 //
 // Example pipeline:
 //   stages:
@@ -17,9 +18,11 @@
 #pragma once
 
 #include "lumen/lumen.hpp"
+#include "photon_movie.hpp"
 #include "starfield.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,58 @@ public:
 
   /// The physics parameters as the plain rendering functions take them.
   [[nodiscard]] StarfieldSpec spec() const;
+};
+
+class PhotonMovie final : public Reader {
+public:
+  static constexpr const char* summary =
+      "Synthetic photon-limited movie: blinking cells over a background, Poisson noise, known gain and zero level";
+  static constexpr const char* doc =
+      "Renders one movie of `frames` frames (height x width) of photon counts: a smooth background\n"
+      "(lambda_min .. lambda_min + 25 % of the range) and `cells` Gaussian cells (radius cell_radius)\n"
+      "with calcium-like transients (Poisson events at event_rate per frame, exponential decay over\n"
+      "decay_frames), lambda clipped to [lambda_min, lambda_max] photons. Camera value:\n"
+      "x = round(gain * Poisson(lambda) + zero_level + N(0, read_noise^2)) in ADU (gain in ADU per\n"
+      "photon), saturated to the dtype. The scene depends on `seed` only, the noise of frame t on\n"
+      "(seed, t): any block is reproducible on its own. Items are blocks of frames_per_item frames,\n"
+      "(n, height, width), id photon_movie/NNNN (first frame), meta index (first frame), file_index\n"
+      "0, units adu, domain microscopy, and the truth: true_gain, true_zero_level, true_read_noise.\n"
+      "\n"
+      "Example:\n"
+      "  - id: movie\n"
+      "    use: synth.photon_movie\n"
+      "    with: {frames: 1000, width: 512, height: 512, gain: 2.5, zero_level: 100}\n";
+  static constexpr bool concurrent = true;
+
+  Param<std::int64_t> frames{this, "frames", 200, "frames in the movie", Min{1}, Max{1000000}};
+  Param<int> width{this, "width", 256, "frame width", Min{1}, Max{16384}, Unit{"px"}};
+  Param<int> height{this, "height", 256, "frame height", Min{1}, Max{16384}, Unit{"px"}};
+  Param<std::int64_t> frames_per_item{this, "frames_per_item", 100, "frames per item (block)", Min{1}};
+  Param<double> gain{this, "gain", 2.0, "camera gain", Min{0.001}, Max{1000}, Unit{"ADU/photon"}};
+  Param<double> zero_level{this, "zero_level", 100.0, "value of zero photons", Min{-1e6}, Max{1e6}, Unit{"ADU"}};
+  Param<double> read_noise{this, "read_noise", 0.0, "Gaussian read noise, RMS", Min{0}, Max{1e4}, Unit{"ADU"}};
+  Param<double> lambda_min{this, "lambda_min", 5.0, "lowest expected photon count", Min{0}, Unit{"photons"}};
+  Param<double> lambda_max{this,   "lambda_max", 100.0,          "highest expected photon count",
+                           Min{0}, Max{1e6},     Unit{"photons"}};
+  Param<int> cells{this, "cells", 40, "number of cells", Min{0}, Max{100000}};
+  Param<double> cell_radius{this,     "cell_radius", 6.0,       "cell radius (2 sigma of the blob)",
+                            Min{0.5}, Max{1000},     Unit{"px"}};
+  Param<double> event_rate{this, "event_rate", 0.02, "activity events per cell and frame", Min{0}, Max{1}};
+  Param<double> decay_frames{this,      "decay_frames", 8.0, "decay time constant of a transient",
+                             Min{0.01}, Unit{"frames"}};
+  Param<std::int64_t> seed{this, "seed", 1, "random seed of scene, activity and noise", Min{0}};
+  Param<std::string> dtype{this, "dtype", std::string("u16"), "pixel type: u16 or u8 (rounded, saturating) or f32",
+                           OneOf{{"u16", "u8", "f32"}}};
+
+  Produces out_{this, {.arrays = {"image"}, .meta_keys = {"units", "index", "file_index"}, .units = "adu"}};
+
+  void validate() const override;
+  [[nodiscard]] std::vector<WorkUnit> plan() override;
+  void read(const WorkUnit& unit, Emit& emit) override;
+
+private:
+  [[nodiscard]] PhotonMovieSpec spec() const;
+  std::unique_ptr<const PhotonScene> scene_; // made in plan(), read concurrently
 };
 
 class Items final : public Reader {

@@ -38,6 +38,29 @@ template <> struct dtype_of<float> { static constexpr DType value = DType::f32; 
 template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
 template <typename T> inline constexpr DType dtype_of_v = dtype_of<std::remove_const_t<T>>::value;
 
+/// Calls `f` with a value-initialised object of the C++ type of `t` (`f(std::uint16_t{})`), so
+/// element loops are instantiated once per dtype and pixels never pay for a dispatch:
+///   visit_dtype(a.dtype(), [&]<typename T>(T) { for (T v : a.view<T>()) ...; });
+template <typename F> decltype(auto) visit_dtype(DType t, F&& f) {
+  switch (t) {
+  case DType::u8:
+    return f(std::uint8_t{});
+  case DType::u16:
+    return f(std::uint16_t{});
+  case DType::i16:
+    return f(std::int16_t{});
+  case DType::u32:
+    return f(std::uint32_t{});
+  case DType::i32:
+    return f(std::int32_t{});
+  case DType::f32:
+    return f(float{});
+  case DType::f64:
+    break;
+  }
+  return f(double{});
+}
+
 /// Shape and strides (in elements), outermost axis first; unused axes are 1 / 0.
 struct Shape {
   int ndim = 0;
