@@ -443,13 +443,19 @@ std::string descr_of(DType dtype) {
 }
 
 std::string make_header(const Array& array) {
+  return make_header(array.dtype(), array.shape());
+}
+
+std::string make_header(DType dtype, const Shape& dims, std::size_t min_size) {
   std::string shape = "(";
-  for (int a = 0; a < array.ndim(); ++a) shape += (a ? ", " : "") + std::to_string(array.dim(a));
-  shape += array.ndim() == 1 ? ",)" : ")";
-  std::string dict = "{'descr': '" + descr_of(array.dtype()) + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  for (int a = 0; a < dims.ndim; ++a) shape += (a ? ", " : "") + std::to_string(dims[a]);
+  shape += dims.ndim == 1 ? ",)" : ")";
+  std::string dict = "{'descr': '" + descr_of(dtype) + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // magic (6) + version (2) + length (2) + dict + padding + '\n' is a multiple of 64.
   const std::size_t unpadded = 10 + dict.size() + 1;
-  dict.append((64 - unpadded % 64) % 64, ' ');
+  std::size_t total = unpadded + (64 - unpadded % 64) % 64;
+  if (total < min_size) total = (min_size + 63) / 64 * 64;
+  dict.append(total - unpadded, ' ');
   dict.push_back('\n');
   std::string out(reinterpret_cast<const char*>(kMagic), kMagicBytes);
   out.push_back('\x01');
@@ -461,9 +467,13 @@ std::string make_header(const Array& array) {
 
 void write_npy(const ByteSink& sink, const Array& array, std::string_view what) {
   if (array.empty() || array.size() == 0) throw InputError(std::string(what) + ": the array is empty");
-  const Array data = array.contiguous_copy(); // no copy when already contiguous
-  const std::string header = make_header(data);
+  const std::string header = make_header(array);
   sink(header.data(), header.size());
+  write_npy_data(sink, array);
+}
+
+void write_npy_data(const ByteSink& sink, const Array& array) {
+  const Array data = array.contiguous_copy(); // no copy when already contiguous
   const std::size_t sample = dtype_size(data.dtype());
   if (kNativeBig && sample > 1) { // big-endian host: swap through a bounded buffer
     const auto* p = static_cast<const std::uint8_t*>(data.raw());

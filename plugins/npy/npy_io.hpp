@@ -88,8 +88,13 @@ struct Header {
 [[nodiscard]] std::string descr_of(DType dtype);
 /// The complete version-1.0 header (magic to newline) for `array`; its size is a multiple of 64.
 [[nodiscard]] std::string make_header(const Array& array);
+/// The header for an array of `dtype` and `shape`, padded to at least `min_size` bytes (a
+/// multiple of 64), so a streaming writer can reserve room and rewrite it with the final shape.
+[[nodiscard]] std::string make_header(DType dtype, const Shape& shape, std::size_t min_size = 0);
 /// Writes header and samples (little-endian, C order) to `sink`. Throws lumen::InputError
 /// ("<what>: ...") for an empty array.
 void write_npy(const ByteSink& sink, const Array& array, std::string_view what);
+/// Writes only the samples of `array` (little-endian, C order): what follows a header.
+void write_npy_data(const ByteSink& sink, const Array& array);
 
 } // namespace lumen::npy

@@ -2,6 +2,7 @@
 //
 //   npy.read   reader  .npy files -> "image" arrays of 1 to 4 dims (shape as stored)
 //   npy.write  writer  any array of an item (default "image") -> .npy version 1.0 files
+//   npy.append aggregator  the frames of all items, in order -> one (N, ...) .npy file, streamed
 //
 // Example pipeline (save the frames of a synthetic sky as .npy for a Python notebook):
 //   stages:
@@ -15,6 +16,9 @@
 
 #include "lumen/lumen.hpp"
 #include "npy_io.hpp"
+
+#include <memory>
+#include <vector>
 
 namespace lumen::npy {
 
@@ -72,6 +76,45 @@ public:
 
   void validate() const override;
   void process(Item& item, Emit& emit) override;
+};
+
+class NpyAppend final : public FileAggregator {
+public:
+  static constexpr const char* summary =
+      "Appends the frames of all items, in source order, to one (N, ...) .npy file, streamed (constant memory)";
+  static constexpr const char* doc =
+      "Writes the array named by `array` (default \"image\") of every item, in source order, into one\n"
+      ".npy file (version 1.0, little-endian, C order): an item of `frame_dims` dims (default 2: a\n"
+      "(H, W) frame) is one frame, an item with one more leading axis a block of frames. Frames are\n"
+      "written as they arrive, so memory holds one item, never the stack; the header is written with\n"
+      "room to spare and rewritten with the final frame count at the end, and the file appears\n"
+      "atomically when the run ends. Dims and dtype must match the first item (a mismatching item\n"
+      "fails, the file goes on). Items are consumed. Default name: {stage}.npy (expanded with the\n"
+      "first item). As an aggregator it is never skipped on resume, so the file is always complete.\n"
+      "\n"
+      "Example (restore a movie into one array):\n"
+      "  - id: save\n"
+      "    use: npy.append\n"
+      "    with: {name: movie.npy}\n";
+  static constexpr bool concurrent = false; // one open file
+  static constexpr bool ordered_input = true;
+
+  NpyAppend() : FileAggregator("{stage}.npy") {}
+
+  Param<std::string> array{this, "array", std::string("image"), "name of the item's array to write"};
+  Param<int> frame_dims{this, "frame_dims", 2, "dims of one frame (2 for (H, W) images)", Min{1}, Max{3}};
+
+  void validate() const override;
+  void process(Item& item, Emit& emit) override;
+  void finish(Emit& emit) override;
+
+private:
+  std::unique_ptr<AtomicFile> file_;
+  DType dtype_ = DType::u8;
+  Shape frame_;                 // shape of one frame
+  std::size_t header_size_ = 0; // bytes reserved for the header
+  std::int64_t frames_ = 0;
+  std::vector<std::shared_ptr<detail::UnitToken>> held_units_; // done only once the file is
 };
 
 } // namespace lumen::npy

@@ -397,6 +397,39 @@ TEST_CASE("npy.write writes the chosen array and npy.read reads it back", "[npy]
   CHECK_THROWS_AS(empty_name.validate(), lumen::ConfigError);
 }
 
+TEST_CASE("npy.append streams frames and blocks into one file with the final frame count", "[npy][stage]") {
+  TempDir tmp("npy-append");
+  TestContext ctx(tmp.path() / "outputs");
+  fs::create_directories(ctx.outputs_dir());
+  npy::NpyAppend stack;
+  stack.name.assign(lumen::ParamValue{std::string("movie.npy")});
+  stack.validate();
+  stack.attach(ctx);
+  stack.start();
+  const auto block = random_array<std::uint16_t>(lumen::Shape{3, 4, 5}, 21);
+  const auto frame = random_array<std::uint16_t>(lumen::Shape{4, 5}, 22);
+  Collect out;
+  lumen::Item a("m/0000"), b("m/0003"), bad("m/0004");
+  a.set("image", block);
+  b.set("image", frame);
+  bad.set("image", random_array<float>(lumen::Shape{4, 5}, 23));
+  stack.process(a, out);
+  stack.process(b, out);
+  CHECK_THROWS_WITH(stack.process(bad, out), Catch::Contains("m/0004") && Catch::Contains("f32"));
+  CHECK_FALSE(fs::exists(ctx.outputs_dir() / "movie.npy")); // appears only at the end
+  stack.finish(out);
+  CHECK(out.items.empty());
+  const lumen::FileSource src(ctx.outputs_dir() / "movie.npy");
+  const npy::Header h = npy::read_header(src);
+  CHECK(h.shape == std::vector<std::int64_t>{4, 4, 5});
+  CHECK(h.data_offset % 64 == 0);
+  const lumen::Array back = npy::read_data(src, h);
+  CHECK(same_pixels(back.slice(0, 3).contiguous_copy(), block));
+  CHECK(same_pixels(back.slice(3, 4).contiguous_copy().reshape(lumen::Shape{4, 5}), frame));
+  CHECK(same_pixels(npy::read_frames(src, h, 1, 3), block.slice(1, 3).contiguous_copy()));
+  CHECK_THROWS_WITH(npy::read_frames(src, h, 2, 5), Catch::Contains("outside the 4 frames"));
+}
+
 TEST_CASE("numpy reads what npy.write writes and npy.read reads what numpy writes", "[npy][python]") {
   if (!have_numpy()) {
     WARN("SKIPPED: /usr/bin/python3 with numpy is not available");
@@ -478,13 +511,16 @@ open(os.path.join(d, 'v3.raw'), 'wb').write(np.arange(6, dtype='<u2').tobytes())
   }
 }
 
-TEST_CASE("the npy plugin descriptor lists npy.read and npy.write", "[npy][plugin]") {
+TEST_CASE("the npy plugin descriptor lists npy.read, npy.write and npy.append", "[npy][plugin]") {
   const auto* table = static_cast<const lumen::StageTable*>(lumen_plugin_descriptor()->stage_table);
-  REQUIRE(table->stages.size() == 2);
+  REQUIRE(table->stages.size() == 3);
   CHECK(table->stages[0].name == "npy.read");
   CHECK(table->stages[1].name == "npy.write");
+  CHECK(table->stages[2].name == "npy.append");
+  CHECK_FALSE(table->stages[2].concurrent); // one open file, frames in order
+  CHECK(table->stages[2].ordered_input);
   for (const auto& f : table->stages) {
-    CHECK(f.concurrent);
+    CHECK(f.concurrent == (f.name != "npy.append"));
     const auto stage = f.create();
     for (const lumen::ParamBase* p : stage->params()) CHECK_FALSE(p->spec().doc.empty());
   }
