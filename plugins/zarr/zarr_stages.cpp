@@ -168,6 +168,10 @@ void ZarrWrite::add(Movie& m, Item& item) {
       throw InputError(who + ": `value` \"" + *value + "\" expands to \"" + m.value +
                        "\", which is not one directory name");
     m.target = table_dir() / (*key + "=" + m.value) / (*field + ".zarr");
+    if (const auto it = written_.find(m.target); it != written_.end())
+      throw InputError(who + ": movie file_index " + std::to_string(m.file_index) + " would replace the store " +
+                       m.target.string() + " that movie '" + it->second + "' wrote in this run (`value` \"" + *value +
+                       "\" gives \"" + m.value + "\" for both): make `value` unique, e.g. \"{stem}_{file_index}\"");
     m.dtype = block.dtype();
     m.height = block.dim(1);
     m.width = block.dim(2);
@@ -213,6 +217,7 @@ void ZarrWrite::finalize(Emit& emit) {
                       {"frames", m.frames}};
   const WriteStats s = m.writer->commit(m.attrs.dump(2) + "\n");
   m.writer.reset();
+  written_.emplace(m.target, m.first_id);
   Item out(m.value);
   out.provenance.source_file = m.source_file;
   out.provenance.parent_id = m.first_id;

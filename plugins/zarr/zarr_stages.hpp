@@ -26,6 +26,7 @@
 #include "zarr_io.hpp"
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -68,8 +69,10 @@ public:
       "\n"
       "Emits, per store when it is complete, one item without arrays: meta zarr_path (relative to outputs/),\n"
       "zarr_frames, zarr_bytes_in (raw frame bytes), zarr_bytes_stored (bytes on disk), zarr_ratio (in /\n"
-      "stored), file_index. A movie whose last items failed upstream is stored without them (the stage\n"
-      "cannot know a movie's length). Never skipped on resume (an aggregator).\n"
+      "stored), file_index. Two movies of one run whose `value` expands alike fail (the second would replace\n"
+      "the first): use e.g. value: \"{stem}_{file_index}\". A movie whose last items failed upstream is\n"
+      "stored without them (the stage cannot know a movie's length). Never skipped on resume (an\n"
+      "aggregator).\n"
       "\n"
       "Example:\n"
       "  - id: store\n"
@@ -133,6 +136,7 @@ private:
 
   std::unique_ptr<ThreadPool> pool_; // before movie_: outlives the writer's jobs
   std::optional<Movie> movie_;
+  std::map<std::filesystem::path, std::string> written_; // stores of this run -> the movie that made them
 };
 
 class ZarrRead final : public Reader {

@@ -348,6 +348,46 @@ TEST_CASE("each movie (file_index) becomes its own store; a reader finds them al
   CHECK(ZarrRead::store_name("/x/plain") == "plain");
 }
 
+TEST_CASE("the store path follows root, schema, table, key, value and field", "[zarr][movies]") {
+  TempDir tmp("zarr-paths");
+  const Array a = random_movie(DType::u8, Shape{3, 4, 5}, 1);
+  const auto write = [&](const std::string& root, std::int64_t file_index, const std::string& value) {
+    Writer w(tmp.path() / "outputs");
+    w.stage.root.assign(text(root));
+    w.stage.schema.assign(text("lab"));
+    w.stage.table.assign(text("scans"));
+    w.stage.key.assign(text("scan"));
+    w.stage.value.assign(text(value));
+    w.stage.field.assign(text("counts"));
+    w.start();
+    feed(w.stage, a, "s", file_index, {3}, w.out);
+    w.stage.finish(w.out);
+    return w.out.items;
+  };
+  auto items = write("", 4, "{stem}_{file_index}");
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].meta.get_string("zarr_path") == "lab/scans/scan=s_4/counts.zarr");
+  CHECK(lumen::zarr::is_store(tmp.path() / "outputs" / "lab" / "scans" / "scan=s_4" / "counts.zarr"));
+  items = write("sub", 0, "x");
+  CHECK(lumen::zarr::is_store(tmp.path() / "outputs" / "sub" / "lab" / "scans" / "scan=x" / "counts.zarr"));
+  items = write((tmp.path() / "elsewhere").string(), 0, "y");
+  CHECK(lumen::zarr::is_store(tmp.path() / "elsewhere" / "lab" / "scans" / "scan=y" / "counts.zarr"));
+  CHECK(items[0].meta.get_string("zarr_path") ==
+        (tmp.path() / "elsewhere" / "lab" / "scans" / "scan=y" / "counts.zarr").string());
+
+  // Two movies of one run that would land on one store: the second fails, the first stays.
+  Writer w(tmp.path() / "dup");
+  w.stage.value.assign(text("same"));
+  w.start();
+  feed(w.stage, a, "one", 0, {3}, w.out);
+  Item second = movie_item("two", 1, 0, a);
+  CHECK_THAT(error_of([&] { w.stage.process(second, w.out); }),
+             Catch::Contains("would replace the store") && Catch::Contains("{stem}_{file_index}"));
+  w.stage.finish(w.out);
+  REQUIRE(w.out.items.size() == 1);
+  CHECK(StoreReader(store_of(tmp.path() / "dup", "same")).attrs_json().find("/data/one.npy") != std::string::npos);
+}
+
 TEST_CASE("a store is replaced whole; failures leave no temporary directory", "[zarr][atomic]") {
   TempDir tmp("zarr-atomic");
   const fs::path store = store_of(tmp.path(), "m");
