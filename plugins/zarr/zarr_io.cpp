@@ -46,7 +46,7 @@ void write_whole(const fs::path& file, const void* data, std::size_t n) {
 }
 
 // Reads a whole file; false when it does not exist (a missing chunk reads as fill_value).
-bool read_whole(const fs::path& file, std::vector<unsigned char>& out, const std::string& what) {
+bool read_whole(const fs::path& file, Bytes& out, const std::string& what) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return false;
@@ -73,7 +73,7 @@ bool read_whole(const fs::path& file, std::vector<unsigned char>& out, const std
 }
 
 std::string read_text(const fs::path& file, const std::string& what) {
-  std::vector<unsigned char> bytes;
+  Bytes bytes;
   if (!read_whole(file, bytes, what)) throw InputError(what + ": no such file");
   return {bytes.begin(), bytes.end()};
 }
@@ -381,21 +381,21 @@ std::string zarray_json(const ArrayMeta& m) {
 
 // ---- codecs ------------------------------------------------------------------------------------
 
-std::vector<unsigned char> encode_chunk(const void* data, std::size_t nbytes, std::size_t typesize,
-                                        Compressor compressor, const BloscOptions& blosc) {
+Bytes encode_chunk(const void* data, std::size_t nbytes, std::size_t typesize, Compressor compressor,
+                   const BloscOptions& blosc) {
   if (compressor == Compressor::none) {
     const auto* p = static_cast<const unsigned char*>(data);
     return {p, p + nbytes};
   }
   if (compressor == Compressor::zstd) {
-    std::vector<unsigned char> out(ZSTD_compressBound(nbytes));
+    Bytes out(ZSTD_compressBound(nbytes));
     const std::size_t n = ZSTD_compress(out.data(), out.size(), data, nbytes, 3);
     if (ZSTD_isError(n)) throw Error(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
     out.resize(n);
     return out;
   }
   if (nbytes > kMaxChunkBytes) throw Error("a chunk of " + std::to_string(nbytes) + " bytes exceeds Blosc's 2 GiB");
-  std::vector<unsigned char> out(nbytes + BLOSC_MAX_OVERHEAD);
+  Bytes out(nbytes + BLOSC_MAX_OVERHEAD);
   // Blosc shuffles elements of at most 255 bytes; every Lumen dtype is.
   const int n = blosc_compress_ctx(blosc.clevel, blosc.shuffle, typesize, nbytes, data, out.data(), out.size(),
                                    blosc.cname.c_str(), static_cast<std::size_t>(blosc.blocksize), 1);
@@ -567,23 +567,24 @@ void StoreWriter::flush_slab() {
                 static_cast<std::size_t>((cf - slab_frames_) * frame_bytes_));
   const std::size_t es = dtype_size(meta_.dtype);
   if (cr == height_ && cc == width_) {
-    std::vector<unsigned char> chunk;
+    Bytes chunk;
     chunk.swap(slab_); // the slab is the chunk: no copy
     submit(meta_.chunk_key({t, 0, 0}), std::move(chunk));
   } else {
     const std::vector<std::int64_t> slab_dims{cf, height_, width_}, tile_dims{cf, cr, cc};
     for (std::int64_t y = 0; y * cr < height_; ++y)
       for (std::int64_t x = 0; x * cc < width_; ++x) {
-        std::vector<unsigned char> tile(static_cast<std::size_t>(cf * cr * cc) * es); // zero: padded edges
-        copy_box(slab_.data(), slab_dims, {0, y * cr, x * cc}, tile.data(), tile_dims, {0, 0, 0},
-                 {cf, std::min(cr, height_ - y * cr), std::min(cc, width_ - x * cc)}, es);
+        const std::int64_t h = std::min(cr, height_ - y * cr), w = std::min(cc, width_ - x * cc);
+        Bytes tile(static_cast<std::size_t>(cf * cr * cc) * es);
+        if (h < cr || w < cc) std::memset(tile.data(), 0, tile.size()); // an edge tile: padded with 0
+        copy_box(slab_.data(), slab_dims, {0, y * cr, x * cc}, tile.data(), tile_dims, {0, 0, 0}, {cf, h, w}, es);
         submit(meta_.chunk_key({t, y, x}), std::move(tile));
       }
   }
   slab_frames_ = 0;
 }
 
-void StoreWriter::submit(std::string key, std::vector<unsigned char> chunk) {
+void StoreWriter::submit(std::string key, Bytes chunk) {
   auto job = [file = temp_ / key, chunk = std::move(chunk), es = dtype_size(meta_.dtype), c = meta_.compressor,
               b = meta_.blosc]() -> std::uint64_t {
     if (c == Compressor::none) {
@@ -721,7 +722,7 @@ Array StoreReader::read(std::int64_t begin, std::int64_t end, ThreadPool* pool, 
     const std::string key = m.chunk_key(idx);
     const fs::path file = store_ / key;
     const std::string what = file.string();
-    std::vector<unsigned char> stored;
+    Bytes stored;
     const bool present = read_whole(file, stored, what);
     const std::int64_t o0 = idx[0] * m.chunks[0];
     const std::int64_t lo = std::max(begin, o0), hi = std::min(end, o0 + m.chunks[0]);
@@ -736,7 +737,7 @@ Array StoreReader::read(std::int64_t begin, std::int64_t end, ThreadPool* pool, 
       if (m.big_endian) byteswap(dst, static_cast<std::size_t>(m.chunk_elements()), es);
       return;
     }
-    std::vector<unsigned char> chunk(expected);
+    Bytes chunk(expected);
     if (present) {
       decode_chunk(stored.data(), stored.size(), chunk.data(), expected, m.compressor, inner_threads, what);
       if (m.big_endian) byteswap(chunk.data(), static_cast<std::size_t>(m.chunk_elements()), es);

@@ -26,11 +26,24 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lumen::zarr {
+
+/// A byte vector whose resize() leaves new bytes uninitialised: chunk buffers are written in full
+/// (or padded explicitly), and not touching pages twice keeps both time and resident memory down.
+template <typename T> struct DefaultInitAllocator : std::allocator<T> {
+  using std::allocator<T>::allocator;
+  template <typename U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+  template <typename U, typename... A> void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+};
+using Bytes = std::vector<unsigned char, DefaultInitAllocator<unsigned char>>;
 
 enum class Compressor { none, blosc, zstd };
 
@@ -74,8 +87,8 @@ struct ArrayMeta {
 
 /// Compresses one chunk (`nbytes` bytes of `typesize`-byte elements). Throws lumen::Error when
 /// Blosc refuses (unknown cname, too large).
-[[nodiscard]] std::vector<unsigned char> encode_chunk(const void* data, std::size_t nbytes, std::size_t typesize,
-                                                      Compressor compressor, const BloscOptions& blosc);
+[[nodiscard]] Bytes encode_chunk(const void* data, std::size_t nbytes, std::size_t typesize, Compressor compressor,
+                                 const BloscOptions& blosc);
 /// Decodes one stored chunk into `dst` (exactly `expected` bytes). Blosc headers are checked
 /// (blosc_cbuffer_sizes, blosc_cbuffer_validate) and zstd frame sizes read before anything is
 /// decompressed; any mismatch throws lumen::InputError starting with `what` (the chunk file).
@@ -128,7 +141,7 @@ public:
 
 private:
   void flush_slab();
-  void submit(std::string key, std::vector<unsigned char> chunk);
+  void submit(std::string key, Bytes chunk);
   void drain(std::size_t keep);
 
   std::filesystem::path target_, temp_;
@@ -137,7 +150,7 @@ private:
   WriteOptions options_;
   ThreadPool* pool_;
   std::int64_t height_, width_, frame_bytes_;
-  std::vector<unsigned char> slab_; // chunk_frames whole frames: the chunk row being filled
+  Bytes slab_; // chunk_frames whole frames: the chunk row being filled
   std::int64_t slab_frames_ = 0, frames_ = 0;
   std::uint64_t stored_ = 0;
   std::deque<std::future<std::uint64_t>> pending_;
