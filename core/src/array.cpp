@@ -1,5 +1,7 @@
 #include "lumen/array.hpp"
 
+#include "buffer_cache.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -106,21 +108,34 @@ void prefer_huge_pages(void* data, std::size_t bytes) noexcept {
 }
 } // namespace
 
+namespace {
+// Owned buffers go back to the buffer cache (large ones) or the heap.
+struct Release {
+  std::size_t capacity;
+  void operator()(std::byte* p) const noexcept {
+    if (!detail::BufferCache::instance().give(p, capacity)) detail::free_aligned(p);
+  }
+};
+} // namespace
+
 struct Array::Storage {
-  struct AlignedFree {
-    void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<std::byte[], AlignedFree> owned;
+  std::unique_ptr<std::byte[], Release> owned{nullptr, Release{0}};
   std::shared_ptr<void> keep_alive;
   std::byte* data = nullptr;
   std::size_t bytes = 0;
 
   static std::shared_ptr<Storage> allocate(std::size_t bytes) {
     auto s = std::make_shared<Storage>();
-    s->owned.reset(static_cast<std::byte*>(::operator new[](std::max<std::size_t>(bytes, 1), std::align_val_t{64})));
-    s->data = s->owned.get();
+    std::size_t capacity = 0;
+    std::byte* data = detail::BufferCache::instance().take(bytes, capacity);
+    if (!data) {
+      capacity = std::max<std::size_t>(bytes, 1);
+      data = detail::allocate_aligned(capacity);
+      prefer_huge_pages(data, capacity);
+    }
+    s->owned = std::unique_ptr<std::byte[], Release>(data, Release{capacity});
+    s->data = data;
     s->bytes = bytes;
-    prefer_huge_pages(s->data, bytes);
     return s;
   }
 };

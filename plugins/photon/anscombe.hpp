@@ -54,7 +54,8 @@ enum class Inverse { algebraic, unbiased };
 /// What to do with values below zero photons by more than noise can explain.
 enum class NegativePolicy { error, clip };
 
-/// The lowest photon value that counts as noise rather than a wrong zero level: -(0.5 + 4 s).
+/// The lowest photon value that counts as noise rather than a wrong zero level: -(3 + 4 s). The
+/// margin covers rounding, read noise and the error of an estimated zero level (about a photon).
 [[nodiscard]] double negative_limit_photons(const NoiseModel& model) noexcept;
 
 /// Forward transform of any integer or float array into a new f32 array of the same shape.

@@ -222,6 +222,10 @@ void PhotonAnscombe::process(Item& item, Emit& emit) {
 
 void PhotonQuantize::process(Item& item, Emit& emit) {
   const NoiseModel model = model_from_meta(item);
+  if (const std::string units = item.meta.get_string(keys::units).value_or(""); units != "anscombe")
+    throw InputError(who(item) + " has units '" + units +
+                     "': photon.quantize takes the output of photon.anscombe (units anscombe); put photon.anscombe "
+                     "before it");
   Array& image = item.array("image");
   if (*beta > 0) {
     image = quantize(image, *beta, *dtype == "u16" ? DType::u16 : DType::u8, who(item));

@@ -1,0 +1,54 @@
+#include "buffer_cache.hpp"
+
+#include <new>
+
+namespace lumen::detail {
+
+BufferCache& BufferCache::instance() {
+  // Deliberately leaked: an Array destroyed during static destruction must still find it.
+  static auto* cache = new BufferCache(); // NOLINT(cppcoreguidelines-owning-memory)
+  return *cache;
+}
+
+std::byte* allocate_aligned(std::size_t bytes) {
+  return static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{64}));
+}
+
+void free_aligned(std::byte* data) noexcept {
+  ::operator delete[](data, std::align_val_t{64});
+}
+
+std::byte* BufferCache::take(std::size_t bytes, std::size_t& capacity) {
+  if (bytes < kMinBytes) return nullptr;
+  const std::lock_guard lock(mutex_);
+  auto best = entries_.end();
+  for (auto it = entries_.begin(); it != entries_.end(); ++it)
+    if (it->capacity >= bytes && it->capacity - bytes <= bytes / 4 &&
+        (best == entries_.end() || it->capacity < best->capacity))
+      best = it;
+  if (best == entries_.end()) return nullptr;
+  std::byte* data = best->data;
+  capacity = best->capacity;
+  cached_ -= capacity;
+  entries_.erase(best);
+  return data;
+}
+
+bool BufferCache::give(std::byte* data, std::size_t capacity) {
+  if (capacity < kMinBytes || capacity > kCapacity) return false;
+  std::deque<Entry> evicted;
+  {
+    const std::lock_guard lock(mutex_);
+    while (cached_ + capacity > kCapacity && !entries_.empty()) {
+      cached_ -= entries_.front().capacity;
+      evicted.push_back(entries_.front());
+      entries_.pop_front();
+    }
+    entries_.push_back({data, capacity});
+    cached_ += capacity;
+  }
+  for (const Entry& e : evicted) free_aligned(e.data); // outside the lock
+  return true;
+}
+
+} // namespace lumen::detail
