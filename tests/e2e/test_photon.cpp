@@ -92,6 +92,19 @@ TEST_CASE("photon-compress and photon-restore round-trip a movie within the erro
                "else 1)",
                {(store / ".zattrs").string()}) == 0);
 
+  // Both metadata files validate against their schemas.
+  const auto fit_report = compressed / "artifacts" / "calib" / "movie_gain_fit.json";
+  REQUIRE(fs::exists(fit_report));
+  if (e2e::have_python("jsonschema")) {
+    CHECK(python("import json, sys, jsonschema\n"
+                 "for schema, doc in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):\n"
+                 "    jsonschema.Draft202012Validator(json.load(open(schema))).validate(json.load(open(doc)))\n",
+                 {kSource + "/schemas/photon_store_attrs.schema.json", (store / ".zattrs").string(),
+                  kSource + "/schemas/photon_gain_fit.schema.json", fit_report.string()}) == 0);
+  } else {
+    WARN("SKIPPED: schema validation (no python3-jsonschema)");
+  }
+
   // Full restore, f32: within the bound (0.31 sigma at beta 0.5, plus the 5 % gain error).
   const auto restored = dir.path() / "restored";
   r = run({kRestore, "--set", "vars.input=" + store.string(), "--run-dir", restored.string()});

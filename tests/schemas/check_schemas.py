@@ -38,6 +38,8 @@ SCHEMA_FILES = [
     "run_events.schema.json",
     "stage_description.schema.json",
     "plugin_manifest.schema.json",
+    "photon_store_attrs.schema.json",
+    "photon_gain_fit.schema.json",
 ]
 
 
