@@ -81,6 +81,8 @@ struct Layout {
   std::int64_t rows = 0, cols = 0;
   const char* cname = "zstd";
   int clevel = 5;
+  int shuffle = 2;            // bit
+  std::int64_t blocksize = 0; // automatic
 };
 
 std::uint64_t write_movie(const fs::path& store, const lumen::Array& movie, const Layout& l, lumen::ThreadPool& pool) {
@@ -91,6 +93,8 @@ std::uint64_t write_movie(const fs::path& store, const lumen::Array& movie, cons
   o.compressor = Compressor::blosc;
   o.blosc.cname = l.cname;
   o.blosc.clevel = l.clevel;
+  o.blosc.shuffle = l.shuffle;
+  o.blosc.blocksize = l.blocksize;
   lumen::zarr::StoreWriter w(store, movie.dtype(), kSide, kSide, o, &pool, "bench");
   for (std::int64_t t = 0; t < kFrames; t += 10) w.append(movie.slice(t, t + 10));
   return w.commit("{}").bytes_stored;
@@ -120,7 +124,9 @@ const fs::path& read_store(bool u8, const Layout& l) {
     }
   } made_stores;
   auto& made = made_stores.stores;
-  const std::string name = std::string(u8 ? "u8_" : "u16_") + std::to_string(l.rows) + "_" + l.cname;
+  const std::string name = std::string(u8 ? "u8_" : "u16_") + std::to_string(l.rows) + "_" + l.cname +
+                           std::to_string(l.clevel) + "_" + std::to_string(l.shuffle) + "_" +
+                           std::to_string(l.blocksize);
   auto it = made.find(name);
   if (it == made.end()) {
     lumen::ThreadPool pool(cores());
@@ -156,9 +162,13 @@ void BM_ZarrReadRange(benchmark::State& state, bool u8, Layout l, std::int64_t b
   state.SetBytesProcessed(bytes);
 }
 
-const Layout kFrame{};             // chunks (100, 512, 512), blosc zstd 5, bit-shuffle
-const Layout kTiles{128, 128};     // chunks (100, 128, 128)
-const Layout kLz4{0, 0, "lz4", 5}; // chunks (100, 512, 512), blosc lz4 5, bit-shuffle
+const Layout kFrame{};                // chunks (100, 512, 512), blosc zstd 5, bit-shuffle (the defaults)
+const Layout kTiles{128, 128};        // chunks (100, 128, 128)
+const Layout kLz4{0, 0, "lz4", 5};    // chunks (100, 512, 512), blosc lz4 5, bit-shuffle
+const Layout kZstd1{0, 0, "zstd", 1}; // zstd level 1 (Blosc clevel 1), bit-shuffle
+// For u8 quantised data, no shuffle and 256 KiB Blosc blocks compress better and faster.
+const Layout kZstd1Plain{0, 0, "zstd", 1, 0, 262144};
+const Layout kZstd3Plain{0, 0, "zstd", 3, 0, 262144};
 
 #define LUMEN_ZARR_BENCH(fn, name, ...)                                                                                \
   BENCHMARK_CAPTURE(fn, name, __VA_ARGS__)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5)
@@ -166,14 +176,19 @@ const Layout kLz4{0, 0, "lz4", 5}; // chunks (100, 512, 512), blosc lz4 5, bit-s
 LUMEN_ZARR_BENCH(BM_ZarrWrite, u8_zstd5_frames, true, kFrame);
 LUMEN_ZARR_BENCH(BM_ZarrWrite, u8_zstd5_tiles128, true, kTiles);
 LUMEN_ZARR_BENCH(BM_ZarrWrite, u8_lz4_frames, true, kLz4);
+LUMEN_ZARR_BENCH(BM_ZarrWrite, u8_zstd1_frames, true, kZstd1);
+LUMEN_ZARR_BENCH(BM_ZarrWrite, u8_zstd1_noshuffle_256k, true, kZstd1Plain);
+LUMEN_ZARR_BENCH(BM_ZarrWrite, u8_zstd3_noshuffle_256k, true, kZstd3Plain);
 LUMEN_ZARR_BENCH(BM_ZarrWrite, u16_zstd5_frames, false, kFrame);
 LUMEN_ZARR_BENCH(BM_ZarrWrite, u16_zstd5_tiles128, false, kTiles);
 LUMEN_ZARR_BENCH(BM_ZarrReadAll, u8_zstd5_frames, true, kFrame);
 LUMEN_ZARR_BENCH(BM_ZarrReadAll, u8_zstd5_tiles128, true, kTiles);
+LUMEN_ZARR_BENCH(BM_ZarrReadAll, u8_zstd1_noshuffle_256k, true, kZstd1Plain);
 LUMEN_ZARR_BENCH(BM_ZarrReadAll, u16_zstd5_frames, false, kFrame);
 LUMEN_ZARR_BENCH(BM_ZarrReadRange, u8_zstd5_frames_aligned, true, kFrame, 300);
 LUMEN_ZARR_BENCH(BM_ZarrReadRange, u8_zstd5_frames_straddling, true, kFrame, 250);
 LUMEN_ZARR_BENCH(BM_ZarrReadRange, u8_zstd5_tiles128_aligned, true, kTiles, 300);
+LUMEN_ZARR_BENCH(BM_ZarrReadRange, u8_zstd1_noshuffle_256k_aligned, true, kZstd1Plain, 300);
 LUMEN_ZARR_BENCH(BM_ZarrReadRange, u16_zstd5_frames_aligned, false, kFrame, 300);
 
 } // namespace
