@@ -169,3 +169,50 @@ TEST_CASE("zarr parameters are checked before any data is read", "[formats][zarr
   INFO(r.output);
   CHECK(r.exit_code == 0);
 }
+
+TEST_CASE("zarr.write killed or interrupted mid-movie leaves no store and no temporary directory",
+          "[formats][zarr][resume]") {
+  // 400 synthetic 256x256 frames take about two seconds; the signal is sent as soon as the first
+  // chunk (50 frames) is in the store's temporary directory, so it lands mid-movie.
+  e2e::TempDir dir("zarr-e2e-kill");
+  e2e::write_text(dir.path() / "p.yaml", "pipeline: sky\nversion: 1\nstages:\n"
+                                         "  - id: sky\n    use: synth.starfield\n"
+                                         "    with: {count: 400, width: 256, height: 256}\n"
+                                         "  - id: store\n    use: zarr.write\n    with: {chunk_frames: 50}\n");
+  const auto p = (dir.path() / "p.yaml").string();
+  const auto store = [](const fs::path& run) {
+    return run / "outputs" / "lumen" / "movies" / "movie=starfield" / "data.zarr";
+  };
+  const auto temps = [](const fs::path& run) {
+    std::size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(run))
+      n += e.path().filename().string().find(".lumen-tmp") != std::string::npos;
+    return n;
+  };
+  const auto start = [&](const fs::path& run, const char* signal) {
+    return e2e::shell("NO_COLOR=1 " + e2e::quote(LUMEN_BIN) + " run " + e2e::quote(p) + " --run-dir " +
+                      e2e::quote(run.string()) + " --plugin-path " + e2e::quote(LUMEN_PLUGIN_DIR) +
+                      " --threads 2 >/dev/null 2>&1 & pid=$!; for i in $(seq 400); do ls -a " +
+                      e2e::quote((run / "outputs" / "lumen" / "movies" / "movie=starfield").string()) +
+                      "/.*.lumen-tmp 2>/dev/null | grep -qx 0.0.0 && break; sleep 0.05; done; kill -" + signal +
+                      " $pid; wait $pid; echo \"exit=$?\"");
+  };
+
+  const auto killed = dir.path() / "killed";
+  auto r = start(killed, "9");
+  REQUIRE_THAT(r.output, Catch::Contains("exit=137"));
+  CHECK(!fs::exists(store(killed))); // never half-written
+  CHECK(temps(killed) == 1);         // the store being built, in its hidden sibling
+  r = lumen({"run", p, "--run-dir", killed.string(), "--no-progress"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("removed 1 unfinished store")); // by zarr.write's start()
+  CHECK(fs::exists(store(killed) / "7.0.0"));
+  CHECK(temps(killed) == 0);
+
+  const auto stopped = dir.path() / "stopped";
+  r = start(stopped, "INT");
+  CHECK_THAT(r.output, Catch::Contains("exit=3"));
+  CHECK(!fs::exists(store(stopped)));
+  CHECK(temps(stopped) == 0);
+}
