@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (size < 3) return 0;
   const std::size_t expected = 4 * (static_cast<std::size_t>(data[1]) | static_cast<std::size_t>(data[2]) << 8);
-  const auto c = mode == 1 ? lumen::zarr::Compressor::blosc
+  const auto c = mode == 1   ? lumen::zarr::Compressor::blosc
                  : mode == 2 ? lumen::zarr::Compressor::zstd
                              : lumen::zarr::Compressor::none;
   std::vector<unsigned char> out(expected);

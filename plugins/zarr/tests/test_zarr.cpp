@@ -317,7 +317,7 @@ TEST_CASE("meta travels through .zattrs and comes back typed", "[zarr][meta]") {
              Catch::Contains("s/.zattrs") && Catch::Contains("JSON object"));
 }
 
-TEST_CASE("each movie (file_index) becomes its own store; a reader finds them all", "[zarr][movies]") {
+TEST_CASE("each movie (file_index) becomes its own store and a reader finds them all", "[zarr][movies]") {
   TempDir tmp("zarr-movies");
   Writer w(tmp.path());
   w.stage.chunk_frames.assign(int_value(4));
@@ -388,7 +388,7 @@ TEST_CASE("the store path follows root, schema, table, key, value and field", "[
   CHECK(StoreReader(store_of(tmp.path() / "dup", "same")).attrs_json().find("/data/one.npy") != std::string::npos);
 }
 
-TEST_CASE("a store is replaced whole; failures leave no temporary directory", "[zarr][atomic]") {
+TEST_CASE("a store is replaced whole and failures leave no temporary directory", "[zarr][atomic]") {
   TempDir tmp("zarr-atomic");
   const fs::path store = store_of(tmp.path(), "m");
   const Array first = random_movie(DType::u8, Shape{5, 6, 7}, 1), second = random_movie(DType::u8, Shape{3, 6, 7}, 2);
@@ -482,7 +482,7 @@ TEST_CASE("a store is replaced whole; failures leave no temporary directory", "[
   }
 }
 
-TEST_CASE("corrupt and truncated chunks fail with the chunk's name; never a crash", "[zarr][corrupt]") {
+TEST_CASE("corrupt and truncated chunks fail with the chunk name and never crash", "[zarr][corrupt]") {
   TempDir tmp("zarr-corrupt");
   const Array movie = random_movie(DType::u16, Shape{8, 16, 20}, 9);
   for (Compressor c : {Compressor::blosc, Compressor::none}) {
