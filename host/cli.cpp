@@ -113,6 +113,8 @@ int main_cli(int argc, char** argv) {
             "threads", po::value<int>(&run.threads)->default_value(0), "worker threads (0: all cores)")(
             "queue-capacity", po::value<std::size_t>(&run.queue_capacity)->default_value(0),
             "items each stage's input queue holds (0: 4 x threads, at least 8)")(
+            "queue-mb", po::value<std::size_t>(&run.queue_mb)->default_value(64),
+            "MiB of array data each stage's input queue holds (one item always fits)")(
             "fail-fast", po::bool_switch(&run.fail_fast), "stop at the first failed item")("no-progress",
                                                                                            "no live progress line");
       d.add(opts);

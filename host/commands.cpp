@@ -157,6 +157,7 @@ int cmd_run(const CommonOptions& common, const RunCommand& run) {
     RunOptions options;
     options.threads = run.threads;
     options.queue_capacity = run.queue_capacity;
+    options.queue_bytes = run.queue_mb << 20;
     options.fail_fast = run.fail_fast;
     const auto dir = run.run_dir ? std::optional<std::filesystem::path>(*run.run_dir) : std::nullopt;
     return run_resolved(pipeline, dir, options, console);

@@ -20,6 +20,7 @@ struct RunCommand {
   std::optional<std::string> run_dir;
   int threads = 0;
   std::size_t queue_capacity = 0;
+  std::size_t queue_mb = 64;
   bool fail_fast = false;
   bool progress = true;
 };

@@ -178,7 +178,8 @@ void Run::prepare() {
     if (s.stage->kind() != StageKind::reader) {
       std::size_t producers = 0;
       for (auto in : s.inputs) producers += static_cast<std::size_t>(states_[in]->workers);
-      st->queue = std::make_unique<BoundedQueue<Item>>(capacity_, producers);
+      st->queue = std::make_unique<BoundedQueue<Item>>(capacity_, producers, opt_.queue_bytes,
+                                                       [](const Item& item) { return item.nbytes(); });
     }
     st->context = std::make_unique<StageContext>(dir_, s.id, threads_, console_, *events_, *st);
     states_.push_back(std::move(st));

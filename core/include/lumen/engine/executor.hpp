@@ -1,7 +1,8 @@
 // Streaming execution of a resolved pipeline.
 //
-// Items flow through bounded queues (capacity `queue_capacity` per stage input), so peak
-// memory depends on the capacity and the thread count, not on the number of inputs. Stages
+// Items flow through bounded queues (at most `queue_capacity` items and `queue_bytes` of array
+// data per stage input; one item always fits), so peak memory depends on those bounds and the
+// thread count, not on the number of inputs. Stages
 // whose class declares `concurrent` process items on `threads` workers; others on one.
 #pragma once
 
@@ -18,8 +19,9 @@ namespace lumen::engine {
 enum ExitCode : int { kExitOk = 0, kExitUsage = 1, kExitItemsFailed = 2, kExitFatal = 3 };
 
 struct RunOptions {
-  int threads = 0;                // 0: all cores
-  std::size_t queue_capacity = 0; // 0: 4 x threads, at least 8
+  int threads = 0;                                 // 0: all cores
+  std::size_t queue_capacity = 0;                  // 0: 4 x threads, at least 8
+  std::size_t queue_bytes = std::size_t{64} << 20; // array bytes queued per stage input (64 MiB)
   bool fail_fast = false;
   bool use_ledger = true;      // skip work the ledger records as done
   std::string redo_from_stage; // `lumen resume --from`: redo leaves downstream of this stage
