@@ -218,7 +218,7 @@ std::int64_t ArrayMeta::grid(int axis) const noexcept {
 }
 
 std::string ArrayMeta::chunk_key(const std::vector<std::int64_t>& idx) const {
-  std::string key;
+  std::string key = key_prefix;
   for (std::size_t i = 0; i < idx.size(); ++i) {
     if (i) key += separator;
     key += std::to_string(idx[i]);
@@ -379,6 +379,214 @@ std::string zarray_json(const ArrayMeta& m) {
   return doc.dump(4) + "\n";
 }
 
+// ---- Zarr v3 ---------------------------------------------------------------------------------------
+
+namespace {
+
+const char* v3_type_name(DType t) {
+  switch (t) {
+  case DType::u8:
+    return "uint8";
+  case DType::u16:
+    return "uint16";
+  case DType::i16:
+    return "int16";
+  case DType::u32:
+    return "uint32";
+  case DType::i32:
+    return "int32";
+  case DType::f32:
+    return "float32";
+  case DType::f64:
+    return "float64";
+  }
+  return "uint8";
+}
+
+// A codec entry: {"name": ..., "configuration": {...}} or a bare name.
+std::pair<std::string, json> codec_entry(const json& c, const std::string& what) {
+  if (c.is_string()) return {c.get<std::string>(), json::object()};
+  if (!c.is_object() || !c.contains("name") || !c["name"].is_string())
+    throw InputError(what + ": key 'codecs' holds " + c.dump() +
+                     "; expected {\"name\": ..., \"configuration\": {...}}");
+  json conf = c.contains("configuration") ? c["configuration"] : json::object();
+  if (!conf.is_object()) throw InputError(what + ": key 'codecs': configuration of " + c.dump() + " is not an object");
+  return {c["name"].get<std::string>(), conf};
+}
+
+} // namespace
+
+ArrayMeta parse_zarr_json(std::string_view text, const std::string& what, std::string* attributes) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    throw InputError(what + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!doc.is_object()) throw InputError(what + ": expected a JSON object, found " + std::string(doc.type_name()));
+  ArrayMeta m;
+  m.zarr_format = 3;
+  const auto fmt = doc.find("zarr_format");
+  if (fmt == doc.end()) throw InputError(what + ": key 'zarr_format' is missing");
+  if (!fmt->is_number_integer() || fmt->get<std::int64_t>() != 3)
+    throw InputError(what + ": key 'zarr_format' is " + fmt->dump() + "; a zarr.json here must say 3");
+  const auto node = doc.find("node_type");
+  if (node == doc.end() || *node != "array")
+    throw InputError(what + ": key 'node_type' is " + (node == doc.end() ? std::string("missing") : node->dump()) +
+                     "; zarr.read reads arrays (a group's arrays are its sub-directories)");
+  m.shape = int_list(doc, "shape", false, what);
+
+  const auto dt = doc.find("data_type");
+  if (dt == doc.end()) throw InputError(what + ": key 'data_type' is missing");
+  const std::string type = dt->is_string() ? dt->get<std::string>() : dt->dump();
+  bool known = false;
+  for (DType t : {DType::u8, DType::u16, DType::i16, DType::u32, DType::i32, DType::f32, DType::f64})
+    if (type == v3_type_name(t)) {
+      m.dtype = t;
+      known = true;
+    }
+  if (!known)
+    throw InputError(what + ": key 'data_type' is \"" + type +
+                     "\", which Lumen arrays cannot hold; supported: uint8 uint16 int16 uint32 int32 float32 float64");
+  m.dtype_text = type;
+
+  const auto grid = doc.find("chunk_grid");
+  if (grid == doc.end() || !grid->is_object() || grid->value("name", "") != "regular" ||
+      !grid->contains("configuration") || !(*grid)["configuration"].is_object())
+    throw InputError(what +
+                     ": key 'chunk_grid' must be {\"name\": \"regular\", \"configuration\": {\"chunk_shape\": "
+                     "[...]}}, found " +
+                     (grid == doc.end() ? std::string("nothing") : grid->dump()));
+  try {
+    m.chunks = int_list((*grid)["configuration"], "chunk_shape", true, what);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()).replace(0, what.size(), what + ": key 'chunk_grid'"));
+  }
+  if (m.chunks.size() != m.shape.size())
+    throw InputError(what + ": key 'chunk_grid': chunk_shape " + shape_text(m.chunks) + " has " +
+                     std::to_string(m.chunks.size()) + " dims but 'shape' " + shape_text(m.shape) + " has " +
+                     std::to_string(m.shape.size()));
+  std::uint64_t bytes = dtype_size(m.dtype);
+  for (auto c : m.chunks)
+    if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(c), &bytes) || bytes > kMaxChunkBytes)
+      throw InputError(what + ": key 'chunk_grid': chunk_shape " + shape_text(m.chunks) +
+                       " makes chunks larger than 2 GiB");
+
+  m.separator = '/';
+  m.key_prefix = "c/";
+  const auto enc = doc.find("chunk_key_encoding");
+  if (enc != doc.end()) {
+    const auto [name, conf] = codec_entry(*enc, what + " (chunk_key_encoding)");
+    if (name != "default" && name != "v2")
+      throw InputError(what + ": key 'chunk_key_encoding' is \"" + name + "\"; expected default or v2");
+    m.separator = name == "default" ? '/' : '.';
+    if (conf.contains("separator")) {
+      if (conf["separator"] == "/")
+        m.separator = '/';
+      else if (conf["separator"] == ".")
+        m.separator = '.';
+      else
+        throw InputError(what + ": key 'chunk_key_encoding': separator " + conf["separator"].dump() +
+                         "; expected \"/\" or \".\"");
+    }
+    m.key_prefix = name == "default" ? std::string("c") + m.separator : std::string();
+  }
+
+  const auto fill = doc.find("fill_value");
+  if (fill == doc.end()) throw InputError(what + ": key 'fill_value' is missing");
+  const bool is_float = m.dtype == DType::f32 || m.dtype == DType::f64;
+  if (fill->is_number() && !fill->is_boolean())
+    m.fill_value = fill->get<double>();
+  else if (is_float && *fill == "NaN")
+    m.fill_value = std::numeric_limits<double>::quiet_NaN();
+  else if (is_float && *fill == "Infinity")
+    m.fill_value = std::numeric_limits<double>::infinity();
+  else if (is_float && *fill == "-Infinity")
+    m.fill_value = -std::numeric_limits<double>::infinity();
+  else
+    throw InputError(what + ": key 'fill_value' is " + fill->dump() +
+                     "; expected a number (or NaN/Infinity for floats)");
+
+  const auto codecs = doc.find("codecs");
+  if (codecs == doc.end() || !codecs->is_array() || codecs->empty())
+    throw InputError(what + ": key 'codecs' must be a list starting with the bytes codec, found " +
+                     (codecs == doc.end() ? std::string("nothing") : codecs->dump()));
+  m.compressor = Compressor::none;
+  bool have_bytes = false, have_compressor = false;
+  for (const auto& c : *codecs) {
+    const auto [name, conf] = codec_entry(c, what);
+    if (name == "bytes" || name == "endian") {
+      if (have_bytes) throw InputError(what + ": key 'codecs' lists the bytes codec twice");
+      have_bytes = true;
+      const std::string endian = conf.value("endian", std::string("little"));
+      if (endian != "little" && endian != "big")
+        throw InputError(what + ": key 'codecs': bytes endian \"" + endian + "\"; expected little or big");
+      m.big_endian = endian == "big" && dtype_size(m.dtype) > 1;
+    } else if (!have_bytes) {
+      throw InputError(what + ": key 'codecs': codec \"" + name + "\" before the bytes codec is not supported (" +
+                       (name == "sharding_indexed" ? "sharded stores are not read" : "e.g. transpose") + ")");
+    } else if ((name == "blosc" || name == "zstd") && !have_compressor) {
+      have_compressor = true;
+      if (name == "blosc") {
+        m.compressor = Compressor::blosc;
+        m.blosc.cname = conf.value("cname", std::string("zstd"));
+        m.blosc.clevel = conf.value("clevel", 5);
+        const std::string sh = conf.value("shuffle", std::string("noshuffle"));
+        m.blosc.shuffle = sh == "bitshuffle" ? 2 : sh == "shuffle" ? 1 : 0;
+        m.blosc.blocksize = conf.value("blocksize", std::int64_t{0});
+      } else {
+        m.compressor = Compressor::zstd;
+        m.zstd_level = conf.value("level", 0);
+      }
+    } else {
+      throw InputError(what + ": key 'codecs': codec \"" + name +
+                       "\" is not supported (Lumen reads bytes, then at most one of blosc or zstd)");
+    }
+  }
+  if (!have_bytes) throw InputError(what + ": key 'codecs' has no bytes codec");
+  const auto st = doc.find("storage_transformers");
+  if (st != doc.end() && !(st->is_array() && st->empty()))
+    throw InputError(what + ": key 'storage_transformers' is " + st->dump() +
+                     "; storage transformers are not supported");
+  if (attributes) {
+    const auto a = doc.find("attributes");
+    *attributes = a == doc.end() || a->is_null() ? std::string() : a->dump();
+  }
+  return m;
+}
+
+std::string zarr_json(const ArrayMeta& m, const std::string& attrs_json) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  doc["zarr_format"] = 3;
+  doc["node_type"] = "array";
+  doc["shape"] = m.shape;
+  doc["data_type"] = v3_type_name(m.dtype);
+  doc["chunk_grid"] = {{"name", "regular"}, {"configuration", {{"chunk_shape", m.chunks}}}};
+  doc["chunk_key_encoding"] = {{"name", "default"}, {"configuration", {{"separator", "/"}}}};
+  if (m.dtype == DType::f32 || m.dtype == DType::f64)
+    doc["fill_value"] = 0.0;
+  else
+    doc["fill_value"] = 0;
+  nlohmann::ordered_json codecs = nlohmann::ordered_json::array();
+  codecs.push_back({{"name", "bytes"}, {"configuration", {{"endian", "little"}}}});
+  if (m.compressor == Compressor::blosc)
+    codecs.push_back({{"name", "blosc"},
+                      {"configuration",
+                       {{"cname", m.blosc.cname},
+                        {"clevel", m.blosc.clevel},
+                        {"shuffle", m.blosc.shuffle == 2   ? "bitshuffle"
+                                    : m.blosc.shuffle == 1 ? "shuffle"
+                                                           : "noshuffle"},
+                        {"typesize", dtype_size(m.dtype)},
+                        {"blocksize", m.blosc.blocksize}}}});
+  else if (m.compressor == Compressor::zstd)
+    codecs.push_back({{"name", "zstd"}, {"configuration", {{"level", m.zstd_level}, {"checksum", false}}}});
+  doc["codecs"] = codecs;
+  doc["attributes"] = attrs_json.empty() ? nlohmann::ordered_json::object() : nlohmann::ordered_json::parse(attrs_json);
+  if (m.shape.size() == 3) doc["dimension_names"] = {"t", "y", "x"};
+  return doc.dump(2) + "\n";
+}
+
 // ---- codecs ------------------------------------------------------------------------------------
 
 Bytes encode_chunk(const void* data, std::size_t nbytes, std::size_t typesize, Compressor compressor,
@@ -494,6 +702,11 @@ StoreWriter::StoreWriter(fs::path target, DType dtype, std::int64_t height, std:
   if (height < 1 || width < 1) throw InputError(what_ + ": frames must have at least one row and column");
   const std::int64_t cr = options.chunk_rows > 0 ? std::min(options.chunk_rows, height) : height;
   const std::int64_t cc = options.chunk_cols > 0 ? std::min(options.chunk_cols, width) : width;
+  meta_.zarr_format = options.zarr_format;
+  if (options.zarr_format == 3) {
+    meta_.separator = '/';
+    meta_.key_prefix = "c/";
+  }
   meta_.shape = {0, height, width};
   meta_.chunks = {options.chunk_frames, cr, cc};
   meta_.dtype = dtype;
@@ -586,7 +799,12 @@ void StoreWriter::flush_slab() {
 
 void StoreWriter::submit(std::string key, Bytes chunk) {
   auto job = [file = temp_ / key, chunk = std::move(chunk), es = dtype_size(meta_.dtype), c = meta_.compressor,
-              b = meta_.blosc]() -> std::uint64_t {
+              b = meta_.blosc, nested = key.find('/') != std::string::npos]() -> std::uint64_t {
+    if (nested) { // "c/3/0/0": the directories first (several jobs may create the same one)
+      std::error_code ec;
+      fs::create_directories(file.parent_path(), ec);
+      if (ec) throw Error("cannot create directory " + file.parent_path().string() + ": " + ec.message());
+    }
     if (c == Compressor::none) {
       write_whole(file, chunk.data(), chunk.size());
       return chunk.size();
@@ -616,10 +834,16 @@ WriteStats StoreWriter::commit(const std::string& attrs_json) {
   flush_slab();
   drain(0);
   meta_.shape[0] = frames_;
-  const std::string zarray = zarray_json(meta_);
-  write_whole(temp_ / ".zarray", zarray.data(), zarray.size());
-  stored_ += zarray.size();
-  if (!attrs_json.empty()) {
+  if (meta_.zarr_format == 3) {
+    const std::string doc = zarr_json(meta_, attrs_json);
+    write_whole(temp_ / "zarr.json", doc.data(), doc.size());
+    stored_ += doc.size();
+  } else {
+    const std::string zarray = zarray_json(meta_);
+    write_whole(temp_ / ".zarray", zarray.data(), zarray.size());
+    stored_ += zarray.size();
+  }
+  if (meta_.zarr_format != 3 && !attrs_json.empty()) {
     write_whole(temp_ / ".zattrs", attrs_json.data(), attrs_json.size());
     stored_ += attrs_json.size();
   }
@@ -653,24 +877,39 @@ WriteStats StoreWriter::commit(const std::string& attrs_json) {
 
 bool is_store(const fs::path& dir) {
   std::error_code ec;
-  return fs::is_directory(dir, ec) && fs::is_regular_file(dir / ".zarray", ec);
+  if (!fs::is_directory(dir, ec)) return false;
+  if (fs::is_regular_file(dir / ".zarray", ec)) return true;
+  if (!fs::is_regular_file(dir / "zarr.json", ec)) return false;
+  // A v3 group also has a zarr.json: only arrays are stores (unreadable metadata counts as one,
+  // so that opening it reports what is wrong).
+  try {
+    const json doc = json::parse(read_text(dir / "zarr.json", "zarr.json"));
+    return !doc.is_object() || doc.value("node_type", std::string("array")) != "group";
+  } catch (const std::exception&) {
+    return true;
+  }
 }
 
 StoreReader::StoreReader(fs::path store) : store_(std::move(store)) {
-  const fs::path zarray = store_ / ".zarray";
-  const std::string what = zarray.string();
   std::error_code ec;
   if (!fs::is_directory(store_, ec))
-    throw InputError(store_.string() + ": not a Zarr store (a store is a directory holding a .zarray)");
-  if (!fs::exists(zarray, ec)) {
-    const bool v3 = fs::exists(store_ / "zarr.json", ec);
-    throw InputError(store_.string() + ": no .zarray in the store" +
-                     (v3 ? " (it holds zarr.json: a Zarr v3 store, which zarr.read does not read yet)" : ""));
+    throw InputError(store_.string() + ": not a Zarr store (a store is a directory holding a .zarray or zarr.json)");
+  const fs::path zarray = store_ / ".zarray", v3 = store_ / "zarr.json";
+  if (fs::exists(zarray, ec)) {
+    meta_ = parse_zarray(read_text(zarray, zarray.string()), zarray.string());
+  } else if (fs::exists(v3, ec)) {
+    meta_ = parse_zarr_json(read_text(v3, v3.string()), v3.string(), &v3_attrs_);
+  } else {
+    throw InputError(store_.string() + ": no .zarray (Zarr v2) or zarr.json (Zarr v3) in the store");
   }
-  meta_ = parse_zarray(read_text(zarray, what), what);
+}
+
+fs::path StoreReader::metadata_file() const {
+  return store_ / (meta_.zarr_format == 3 ? "zarr.json" : ".zarray");
 }
 
 std::string StoreReader::attrs_json() const {
+  if (meta_.zarr_format == 3) return v3_attrs_;
   std::error_code ec;
   const fs::path p = store_ / ".zattrs";
   if (!fs::exists(p, ec)) return {};
@@ -803,16 +1042,18 @@ std::vector<fs::path> find_stores(std::string_view spec_view) {
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
       if (glob_match(pattern, it->path().filename().string()) && is_store(it->path()))
         found.push_back(p.parent_path().empty() ? it->path().filename() : it->path());
-    if (found.empty()) throw InputError("path '" + spec + "': no Zarr store (a directory holding a .zarray) matches");
+    if (found.empty())
+      throw InputError("path '" + spec + "': no Zarr store (a directory holding a .zarray or zarr.json) matches");
     sort();
     return found;
   }
-  if (p.filename() == ".zarray") p = p.parent_path();
+  if (p.filename() == ".zarray" || p.filename() == "zarr.json") p = p.parent_path();
   if (!fs::exists(p, ec)) throw InputError("path '" + spec + "': no such file or directory");
   if (is_store(p)) return {p};
   if (!fs::is_directory(p, ec))
-    throw InputError("path '" + spec +
-                     "' is a file, not a Zarr store: a store is a directory holding a .zarray (e.g. data.zarr/)");
+    throw InputError(
+        "path '" + spec +
+        "' is a file, not a Zarr store: a store is a directory holding a .zarray or zarr.json (e.g. data.zarr/)");
   for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -828,7 +1069,7 @@ std::vector<fs::path> find_stores(std::string_view spec_view) {
   }
   if (found.empty())
     throw InputError("path '" + spec +
-                     "' is a directory without a .zarray and holds no Zarr store (a directory holding a .zarray)");
+                     "' is not a store itself and holds no Zarr store (a directory holding a .zarray or zarr.json)");
   sort();
   return found;
 }

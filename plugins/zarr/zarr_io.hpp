@@ -1,4 +1,4 @@
-// Zarr v2 directory stores without Lumen's stage machinery: .zarray parsing and writing, chunk
+// Zarr v2 (and v3) directory stores without Lumen's stage machinery: .zarray parsing and writing, chunk
 // codecs (Blosc through libblosc's context API, plain zstd frames through libzstd, raw), a
 // chunked writer that compresses in a lumen::ThreadPool and appears atomically, and a lazy
 // reader of frame ranges that touches only the chunks it needs.
@@ -8,7 +8,8 @@
 // attributes) and one file per chunk named by its grid index ("3.0.0", or "3/0/0" with the
 // '/' separator). Edge chunks are stored full-size, padded with fill_value; a missing chunk
 // file reads as fill_value (spec rules). Any Zarr v2 reader (zarr-python 2.x, zarr.js,
-// tensorstore) opens what StoreWriter writes.
+// tensorstore) opens what StoreWriter writes. With WriteOptions::zarr_format 3 the same chunks are
+// written as a Zarr v3 array: one zarr.json (attributes inside), chunk keys "c/3/0/0".
 //
 // Example (write a movie of (n, H, W) blocks, then read frames 100..199):
 //   lumen::ThreadPool pool(4);
@@ -55,8 +56,9 @@ struct BloscOptions {
   std::int64_t blocksize = 0;
 };
 
-/// A parsed (or to be written) `.zarray`.
+/// A parsed (or to be written) array: `.zarray` (Zarr v2) or `zarr.json` (Zarr v3).
 struct ArrayMeta {
+  int zarr_format = 2;
   std::vector<std::int64_t> shape, chunks;
   DType dtype = DType::u8;
   bool big_endian = false; // stored big-endian (">u2"): swapped on reading
@@ -66,6 +68,7 @@ struct ArrayMeta {
   int zstd_level = 0;    // when compressor is zstd (informational)
   double fill_value = 0; // null in the file reads as 0
   char separator = '.';
+  std::string key_prefix; // "c/" for v3's default chunk key encoding, "" for v2 keys
 
   [[nodiscard]] int ndim() const noexcept { return static_cast<int>(shape.size()); }
   /// Elements and bytes of one (full-size) chunk.
@@ -73,7 +76,7 @@ struct ArrayMeta {
   [[nodiscard]] std::size_t chunk_bytes() const noexcept;
   /// Chunks along `axis` (ceil(shape / chunks)).
   [[nodiscard]] std::int64_t grid(int axis) const noexcept;
-  /// "3.0.0" (or "3/0/0") for chunk grid index `idx`.
+  /// "3.0.0" (or "3/0/0"; v3: "c/3/0/0") for chunk grid index `idx`.
   [[nodiscard]] std::string chunk_key(const std::vector<std::int64_t>& idx) const;
 };
 
@@ -84,6 +87,13 @@ struct ArrayMeta {
 [[nodiscard]] ArrayMeta parse_zarray(std::string_view json, const std::string& what);
 /// The .zarray document for `m` (compressor blosc or null; filters null; order C).
 [[nodiscard]] std::string zarray_json(const ArrayMeta& m);
+/// Parses a Zarr v3 array's zarr.json: regular chunk grid, "default" or "v2" chunk keys, codecs
+/// bytes (either endian) then at most one of blosc or zstd. `attributes` receives the
+/// "attributes" object as JSON text ("" when absent). Errors name the key at fault.
+[[nodiscard]] ArrayMeta parse_zarr_json(std::string_view json, const std::string& what, std::string* attributes);
+/// The zarr.json document of a v3 array for `m` with `attrs_json` ("" or a JSON object) as its
+/// attributes: codecs bytes (little-endian) + blosc (or bytes alone), chunk keys "c/t/y/x".
+[[nodiscard]] std::string zarr_json(const ArrayMeta& m, const std::string& attrs_json);
 
 /// Compresses one chunk (`nbytes` bytes of `typesize`-byte elements). Throws lumen::Error when
 /// Blosc refuses (unknown cname, too large).
@@ -96,6 +106,7 @@ void decode_chunk(const unsigned char* src, std::size_t size, void* dst, std::si
                   int threads, const std::string& what);
 
 struct WriteOptions {
+  int zarr_format = 2; // 2: .zarray + .zattrs; 3: zarr.json
   std::int64_t chunk_frames = 100;
   std::int64_t chunk_rows = 0, chunk_cols = 0; // 0 = the whole frame
   Compressor compressor = Compressor::blosc;   // blosc or none
@@ -118,7 +129,7 @@ std::size_t remove_stale_temp_stores(const std::filesystem::path& dir);
 /// Writes one (T, H, W) array as a store, frames appended in order. Chunks of chunk_frames x
 /// chunk_rows x chunk_cols are compressed and written by `pool` (inline when null), at most
 /// 2 x pool size in flight; only the current chunk row of frames is buffered. Everything goes
-/// into temp_store_path(target); commit() writes .zarray and .zattrs last and renames the
+/// into temp_store_path(target); commit() writes .zarray and .zattrs (v3: zarr.json) last and renames the
 /// directory onto `target` (replacing a previous store). Destroyed without commit(), the
 /// temporary directory is removed.
 class StoreWriter {
@@ -168,15 +179,18 @@ public:
   /// read. With `pool` the chunks decode in parallel; `threads` is Blosc's internal threads when
   /// fewer chunks than threads are needed.
   [[nodiscard]] Array read(std::int64_t begin, std::int64_t end, ThreadPool* pool, int threads) const;
-  /// The .zattrs text ("" when absent).
+  /// The user attributes as JSON text: .zattrs (v2) or zarr.json's "attributes" (v3); "" when none.
   [[nodiscard]] std::string attrs_json() const;
+  /// The metadata file read (".zarray" or "zarr.json").
+  [[nodiscard]] std::filesystem::path metadata_file() const;
 
 private:
   std::filesystem::path store_;
   ArrayMeta meta_;
+  std::string v3_attrs_;
 };
 
-/// True when `dir` holds a `.zarray`.
+/// True when `dir` holds a `.zarray` or a `zarr.json`.
 [[nodiscard]] bool is_store(const std::filesystem::path& dir);
 /// The stores `spec` names: a store directory, a directory holding stores (searched
 /// recursively, hidden entries skipped, a store not descended into), or a glob whose matches

@@ -101,6 +101,7 @@ fs::path ZarrWrite::table_dir() const {
 
 WriteOptions ZarrWrite::options() const {
   WriteOptions o;
+  o.zarr_format = *zarr_format;
   o.chunk_frames = *chunk_frames;
   o.chunk_rows = *chunk_rows;
   o.chunk_cols = *chunk_cols;

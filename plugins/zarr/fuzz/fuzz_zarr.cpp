@@ -1,8 +1,8 @@
 // libFuzzer target for what zarr.read trusts least: the .zarray parser and the chunk decoders
 // (Blosc headers checked with blosc_cbuffer_sizes/validate before decompressing, zstd frame
-// sizes, raw sizes). Byte 0 picks the mode: 0 parses the rest as a .zarray document (a parsed
-// one must render and parse again); 1 Blosc, 2 zstd, 3 raw decode the rest as one chunk that
-// should hold 4 x (bytes 1-2, little-endian) bytes. Any crash or sanitizer report is a bug;
+// sizes, raw sizes). Byte 0 picks the mode: 0 parses the rest as a .zarray document and 4 as a
+// Zarr v3 zarr.json (a parsed one must render and parse again); 1 Blosc, 2 zstd, 3 raw decode the
+// rest as one chunk that should hold 4 x (bytes 1-2, little-endian) bytes. Any crash or sanitizer report is a bug;
 // lumen::InputError is the expected outcome for bad input.
 //
 //   tests/fuzz/run_fuzzers.sh build-fuzz 60      (make fuzz FUZZ_SECONDS=60)
@@ -11,12 +11,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const int mode = data[0] % 4;
+  const int mode = data[0] % 5;
+  if (mode == 4) {
+    const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+    lumen::zarr::ArrayMeta m;
+    std::string attrs;
+    try {
+      m = lumen::zarr::parse_zarr_json(text, "fuzz/zarr.json", &attrs);
+    } catch (const lumen::InputError&) {
+      return 0;
+    }
+    if (m.compressor == lumen::zarr::Compressor::none || m.compressor == lumen::zarr::Compressor::blosc)
+      (void)lumen::zarr::parse_zarr_json(lumen::zarr::zarr_json(m, attrs), "again", nullptr); // must not throw
+    return 0;
+  }
   if (mode == 0) {
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
     lumen::zarr::ArrayMeta m;

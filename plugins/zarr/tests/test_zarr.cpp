@@ -161,62 +161,77 @@ std::string run_python(const fs::path& script_file, const std::string& script, c
 
 TEST_CASE("zarr.write -> zarr.read is bit-exact for every dtype, with partial edge chunks", "[zarr][roundtrip]") {
   TempDir tmp("zarr-roundtrip");
-  for (DType dt : kAllDtypes) {
-    DYNAMIC_SECTION("dtype " << lumen::dtype_name(dt)) {
-      const Array movie = random_movie(dt, Shape{23, 37, 45}, 11 + static_cast<unsigned>(dt));
-      Writer w(tmp.path() / std::string(lumen::dtype_name(dt)));
-      w.stage.chunk_frames.assign(int_value(5));
-      w.stage.chunk_rows.assign(int_value(16));
-      w.stage.chunk_cols.assign(int_value(20));
-      w.stage.threads.assign(int_value(3));
-      w.start();
-      feed(w.stage, movie, "cells", 0, {1, 4, 7, 1, 10}, w.out);
-      CHECK(w.out.items.empty()); // emitted when the movie is complete
-      w.stage.finish(w.out);
-      REQUIRE(w.out.items.size() == 1);
-      const Item& res = w.out.items[0];
-      CHECK(res.array_names().empty());
-      CHECK(res.meta.get_string("zarr_path") == "lumen/movies/movie=cells/data.zarr");
-      CHECK(res.meta.get_int("zarr_frames") == 23);
-      CHECK(res.meta.get_int("zarr_bytes_in") == static_cast<std::int64_t>(movie.nbytes()));
-      CHECK(*res.meta.get_number("zarr_ratio") > 0);
-      REQUIRE(w.ctx.recorded.size() == 1);
-      const fs::path store = store_of(w.ctx.outputs_dir(), "cells");
-      CHECK(w.ctx.recorded[0].first == store);
+  for (int format : {2, 3})
+    for (DType dt : kAllDtypes) {
+      DYNAMIC_SECTION("Zarr v" << format << ", dtype " << lumen::dtype_name(dt)) {
+        const Array movie = random_movie(dt, Shape{23, 37, 45}, 11 + static_cast<unsigned>(dt));
+        Writer w(tmp.path() / ("v" + std::to_string(format)) / std::string(lumen::dtype_name(dt)));
+        w.stage.zarr_format.assign(int_value(format));
+        w.stage.chunk_frames.assign(int_value(5));
+        w.stage.chunk_rows.assign(int_value(16));
+        w.stage.chunk_cols.assign(int_value(20));
+        w.stage.threads.assign(int_value(3));
+        w.start();
+        feed(w.stage, movie, "cells", 0, {1, 4, 7, 1, 10}, w.out);
+        CHECK(w.out.items.empty()); // emitted when the movie is complete
+        w.stage.finish(w.out);
+        REQUIRE(w.out.items.size() == 1);
+        const Item& res = w.out.items[0];
+        CHECK(res.array_names().empty());
+        CHECK(res.meta.get_string("zarr_path") == "lumen/movies/movie=cells/data.zarr");
+        CHECK(res.meta.get_int("zarr_frames") == 23);
+        CHECK(res.meta.get_int("zarr_bytes_in") == static_cast<std::int64_t>(movie.nbytes()));
+        CHECK(*res.meta.get_number("zarr_ratio") > 0);
+        REQUIRE(w.ctx.recorded.size() == 1);
+        const fs::path store = store_of(w.ctx.outputs_dir(), "cells");
+        CHECK(w.ctx.recorded[0].first == store);
 
-      const StoreReader r(store);
-      CHECK(r.meta().shape == std::vector<std::int64_t>{23, 37, 45});
-      CHECK(r.meta().chunks == std::vector<std::int64_t>{5, 16, 20});
-      CHECK(r.meta().dtype_text == lumen::zarr::dtype_code(dt));
-      CHECK(fs::exists(store / "4.2.2")); // 5 x 3 x 3 chunks, edges stored full-size
-      CHECK(fs::file_size(store / "4.2.2") > 0);
-      CHECK(same_pixels(r.read(0, 23, nullptr, 1), movie));
+        const StoreReader r(store);
+        CHECK(r.meta().shape == std::vector<std::int64_t>{23, 37, 45});
+        CHECK(r.meta().chunks == std::vector<std::int64_t>{5, 16, 20});
+        const fs::path last = format == 2 ? store / "4.2.2" : store / "c" / "4" / "2" / "2";
+        CHECK(fs::exists(last)); // 5 x 3 x 3 chunks, edges stored full-size
+        CHECK(fs::file_size(last) > 0);
+        CHECK(r.meta().zarr_format == format);
+        if (format == 2) {
+          CHECK(r.meta().dtype_text == lumen::zarr::dtype_code(dt));
+          CHECK(fs::exists(store / ".zattrs"));
+        } else {
+          CHECK(!fs::exists(store / ".zarray"));
+          CHECK(!fs::exists(store / ".zattrs"));
+          const auto doc = nlohmann::json::parse(lumen::test::read_bytes(store / "zarr.json"));
+          CHECK(doc["node_type"] == "array");
+          CHECK(doc["codecs"][1]["configuration"]["typesize"] == lumen::dtype_size(dt));
+          CHECK(doc["attributes"]["lumen"]["frames"] == 23);
+          CHECK(r.attrs_json().find("\"frames\":23") != std::string::npos);
+        }
+        CHECK(same_pixels(r.read(0, 23, nullptr, 1), movie));
 
-      // Through the reader stage: chunk-aligned blocks, single frames, ranges.
-      const auto blocks = read_store(store);
-      REQUIRE(blocks.size() == 5);
-      CHECK(blocks[0].id() == "cells/0000");
-      CHECK(blocks[4].id() == "cells/0020");
-      CHECK(blocks[4].array("image").shape() == Shape{3, 37, 45});
-      CHECK(same_pixels(concat(blocks), movie));
-      const auto frames = read_store(store, 1, {}, 2);
-      REQUIRE(frames.size() == 23);
-      CHECK(frames[7].array("image").shape() == Shape{37, 45});
-      CHECK(frames[7].meta.get_int("index") == 7);
-      for (std::int64_t t : {0, 7, 22})
-        CHECK(same_pixels(frames[static_cast<std::size_t>(t)].array("image").contiguous_copy(),
-                          movie.slice(t, t + 1).contiguous_copy().reshape(Shape{37, 45})));
-      const auto range = read_store(store, 0, {3, 17}, 3); // cut at chunk boundaries: 3-5, 5-10, 10-15, 15-17
-      REQUIRE(range.size() == 4);
-      CHECK(range[1].meta.get_int("index") == 5);
-      CHECK(same_pixels(concat(range), movie.slice(3, 17).contiguous_copy()));
-      const auto sevens = read_store(store, 7, {2, 23});
-      REQUIRE(sevens.size() == 3);
-      CHECK(same_pixels(concat(sevens), movie.slice(2, 23).contiguous_copy()));
-      CHECK(same_pixels(r.read(9, 12, nullptr, 2), movie.slice(9, 12).contiguous_copy()));
-      CHECK(temp_entries(tmp.path()) == 0);
+        // Through the reader stage: chunk-aligned blocks, single frames, ranges.
+        const auto blocks = read_store(store);
+        REQUIRE(blocks.size() == 5);
+        CHECK(blocks[0].id() == "cells/0000");
+        CHECK(blocks[4].id() == "cells/0020");
+        CHECK(blocks[4].array("image").shape() == Shape{3, 37, 45});
+        CHECK(same_pixels(concat(blocks), movie));
+        const auto frames = read_store(store, 1, {}, 2);
+        REQUIRE(frames.size() == 23);
+        CHECK(frames[7].array("image").shape() == Shape{37, 45});
+        CHECK(frames[7].meta.get_int("index") == 7);
+        for (std::int64_t t : {0, 7, 22})
+          CHECK(same_pixels(frames[static_cast<std::size_t>(t)].array("image").contiguous_copy(),
+                            movie.slice(t, t + 1).contiguous_copy().reshape(Shape{37, 45})));
+        const auto range = read_store(store, 0, {3, 17}, 3); // cut at chunk boundaries: 3-5, 5-10, 10-15, 15-17
+        REQUIRE(range.size() == 4);
+        CHECK(range[1].meta.get_int("index") == 5);
+        CHECK(same_pixels(concat(range), movie.slice(3, 17).contiguous_copy()));
+        const auto sevens = read_store(store, 7, {2, 23});
+        REQUIRE(sevens.size() == 3);
+        CHECK(same_pixels(concat(sevens), movie.slice(2, 23).contiguous_copy()));
+        CHECK(same_pixels(r.read(9, 12, nullptr, 2), movie.slice(9, 12).contiguous_copy()));
+        CHECK(temp_entries(tmp.path()) == 0);
+      }
     }
-  }
 }
 
 TEST_CASE("every compressor option round-trips, with and without a pool", "[zarr][codecs]") {
@@ -584,12 +599,103 @@ TEST_CASE("bad .zarray documents fail naming the key at fault", "[zarr][zarray]"
   fs::create_directories(store);
   CHECK_THAT(error_of([&] { StoreReader r(store); }), Catch::Contains("no .zarray"));
   lumen::test::write_bytes(store / "zarr.json", {'{', '}'});
-  CHECK_THAT(error_of([&] { StoreReader r(store); }), Catch::Contains("Zarr v3"));
+  CHECK_THAT(error_of([&] { StoreReader r(store); }), Catch::Contains("zarr.json: key 'zarr_format' is missing"));
   const std::string garbled = "{\"zarr_format\": 2, \"shape\": [4], \"chunks\": [2], \"dtype\": \"<u2\", \"compr";
   lumen::test::write_bytes(store / ".zarray", {garbled.begin(), garbled.end()});
   // The stage plans the store and its item fails with the reason.
   CHECK_THAT(error_of([&] { (void)read_store(store); }),
              Catch::Contains((store / ".zarray").string()) && Catch::Contains("not valid JSON"));
+}
+
+TEST_CASE("Zarr v3 zarr.json: the spec's forms are read, anything else names the key", "[zarr][v3]") {
+  // Shaped like the examples of the Zarr v3 core specification (and what zarrita writes).
+  const std::string good = R"({"zarr_format": 3, "node_type": "array", "shape": [10000, 1000],
+    "dimension_names": ["rows", "columns"], "data_type": "float64",
+    "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1000, 100]}},
+    "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+    "codecs": [{"name": "bytes", "configuration": {"endian": "big"}},
+               {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 1, "shuffle": "shuffle", "typesize": 8,
+                                                   "blocksize": 0}}],
+    "fill_value": "NaN", "attributes": {"foo": 42, "bar": "apples", "baz": [1, 2, 3, 4]}})";
+  std::string attrs;
+  const auto m = lumen::zarr::parse_zarr_json(good, "s/zarr.json", &attrs);
+  CHECK(m.zarr_format == 3);
+  CHECK(m.dtype == DType::f64);
+  CHECK(m.big_endian);
+  CHECK(m.chunks == std::vector<std::int64_t>{1000, 100});
+  CHECK(m.compressor == Compressor::blosc);
+  CHECK(m.blosc.cname == "lz4");
+  CHECK(m.blosc.shuffle == 1);
+  CHECK(std::isnan(m.fill_value));
+  CHECK(m.chunk_key({3, 7}) == "c/3/7");
+  CHECK(nlohmann::json::parse(attrs)["baz"].size() == 4);
+
+  const auto with = [&good](const std::string& key, const std::string& value) {
+    auto j = nlohmann::json::parse(good);
+    if (value.empty())
+      j.erase(key);
+    else
+      j[key] = nlohmann::json::parse(value);
+    return j.dump();
+  };
+  const auto parsed = [](const std::string& doc) { return lumen::zarr::parse_zarr_json(doc, "s/zarr.json", nullptr); };
+  CHECK(parsed(with("chunk_key_encoding", R"({"name": "v2"})")).chunk_key({3, 7}) == "3.7");
+  CHECK(parsed(with("chunk_key_encoding", R"({"name": "default", "configuration": {"separator": "."}})"))
+            .chunk_key({3, 7}) == "c.3.7");
+  CHECK(parsed(with("chunk_key_encoding", "")).chunk_key({3, 7}) == "c/3/7");
+  CHECK(parsed(with("codecs", R"([{"name": "bytes"}])")).compressor == Compressor::none);
+  CHECK(parsed(with("codecs", R"(["bytes", {"name": "zstd", "configuration": {"level": 0, "checksum": false}}])"))
+            .compressor == Compressor::zstd);
+  auto u8 = nlohmann::json::parse(good);
+  u8["data_type"] = "uint8";
+  u8["fill_value"] = 7;
+  CHECK(parsed(u8.dump()).dtype == DType::u8);
+  CHECK(parsed(u8.dump()).fill_value == 7);
+  CHECK(!parsed(u8.dump()).big_endian); // one byte: no order
+
+  const auto fails = [&](const std::string& doc, const std::string& expect) {
+    INFO(doc);
+    CHECK_THAT(error_of([&] { (void)parsed(doc); }), Catch::StartsWith("s/zarr.json") && Catch::Contains(expect));
+  };
+  fails(with("zarr_format", "2"), "'zarr_format'");
+  fails(with("node_type", R"("group")"), "'node_type'");
+  fails(with("data_type", R"("int64")"), "'data_type' is \"int64\"");
+  fails(with("data_type", R"("complex64")"), "'data_type'");
+  fails(with("chunk_grid", R"({"name": "rectilinear"})"), "'chunk_grid'");
+  fails(with("chunk_grid", R"({"name": "regular", "configuration": {"chunk_shape": [10]}})"), "'chunk_grid'");
+  fails(with("chunk_key_encoding", R"({"name": "fancy"})"), "'chunk_key_encoding'");
+  fails(with("fill_value", R"("0x7fc00000")"), "'fill_value'");
+  fails(with("fill_value", ""), "'fill_value' is missing");
+  fails(with("codecs", R"([{"name": "transpose", "configuration": {"order": [1, 0]}}, {"name": "bytes"}])"),
+        "\"transpose\"");
+  fails(with("codecs", R"([{"name": "sharding_indexed", "configuration": {}}])"), "sharded");
+  fails(with("codecs", R"([{"name": "bytes"}, {"name": "gzip", "configuration": {"level": 1}}])"), "\"gzip\"");
+  fails(with("codecs", R"([{"name": "bytes"}, {"name": "zstd"}, {"name": "crc32c"}])"), "\"crc32c\"");
+  fails(with("codecs", "[]"), "'codecs'");
+  fails(with("storage_transformers", R"([{"name": "x"}])"), "'storage_transformers'");
+
+  // A v3 group is not a store; its arrays are found below it.
+  TempDir tmp("zarr-v3");
+  fs::create_directories(tmp.path() / "g");
+  const std::string group = R"({"zarr_format": 3, "node_type": "group", "attributes": {}})";
+  lumen::test::write_bytes(tmp.path() / "g" / "zarr.json", {group.begin(), group.end()});
+  CHECK(!lumen::zarr::is_store(tmp.path() / "g"));
+  lumen::zarr::WriteOptions o;
+  o.zarr_format = 3;
+  o.chunk_frames = 2;
+  o.compressor = Compressor::none;
+  const Array movie = random_movie(DType::i32, Shape{5, 3, 4}, 2);
+  {
+    StoreWriter w(tmp.path() / "g" / "movie", DType::i32, 3, 4, o, nullptr, "v3");
+    w.append(movie);
+    (void)w.commit(R"({"gain": 2})");
+  }
+  const auto items = read_store(tmp.path() / "g");
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].id() == "movie/0000");
+  CHECK(items[0].meta.get_int("gain") == 2);
+  CHECK(same_pixels(concat(items), movie));
+  CHECK(fs::exists(tmp.path() / "g" / "movie" / "c" / "2" / "0" / "0"));
 }
 
 TEST_CASE("path, frames and store parameters are checked with the parameter named", "[zarr][params]") {
