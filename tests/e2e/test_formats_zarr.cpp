@@ -216,3 +216,34 @@ TEST_CASE("zarr.write killed or interrupted mid-movie leaves no store and no tem
   CHECK(!fs::exists(store(stopped)));
   CHECK(temps(stopped) == 0);
 }
+
+TEST_CASE("a Zarr v3 store written by zarr.write reads back through zarr.read", "[formats][zarr][v3]") {
+  e2e::TempDir dir("zarr-e2e-v3");
+  e2e::write_text(dir.path() / "w.yaml", "pipeline: w\nversion: 1\nstages:\n"
+                                         "  - id: sky\n    use: synth.starfield\n"
+                                         "    with: {count: 12, width: 40, height: 30}\n"
+                                         "  - id: store\n    use: zarr.write\n"
+                                         "    with: {zarr_format: 3, chunk_frames: 5, chunk_cols: 16}\n"
+                                         "  - id: copy\n    use: npy.write\n    from: sky\n"
+                                         "    with: {name: \"sky/{index:04d}.npy\"}\n");
+  const auto run = dir.path() / "run";
+  auto r = lumen({"run", (dir.path() / "w.yaml").string(), "--run-dir", run.string(), "--no-progress"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto store = run / "outputs" / "lumen" / "movies" / "movie=starfield" / "data.zarr";
+  CHECK(fs::exists(store / "zarr.json"));
+  CHECK(fs::exists(store / "c" / "2" / "0" / "2")); // frames 10-11, columns 32-39
+  CHECK_THAT(e2e::read_text(store / "zarr.json"), Catch::Contains("\"gain_e_per_adu\": 1.5"));
+
+  e2e::write_text(dir.path() / "r.yaml", kRestore);
+  const auto back = dir.path() / "back";
+  r = lumen({"run", (dir.path() / "r.yaml").string(), "--set", "vars.input=" + store.string(), "--set",
+             "in.frames_per_item=1", "--run-dir", back.string(), "--no-progress"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (int t : {0, 6, 11}) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%04d.npy", t);
+    CHECK(npy_data(back / "outputs" / ("starfield_" + std::string(name))) == npy_data(run / "outputs" / "sky" / name));
+  }
+}
