@@ -199,6 +199,33 @@ std::vector<std::int64_t> int_list(const json& doc, const char* key, bool positi
   return v;
 }
 
+// A fill value must be representable in the dtype (an integer in range for integer dtypes).
+void check_fill(const ArrayMeta& m, const std::string& what, const std::string& key) {
+  if (m.dtype == DType::f32 || m.dtype == DType::f64 || std::isnan(m.fill_value)) return;
+  double lo = 0, hi = 0;
+  switch (m.dtype) {
+  case DType::u8:
+    hi = 255;
+    break;
+  case DType::u16:
+    hi = 65535;
+    break;
+  case DType::i16:
+    lo = -32768, hi = 32767;
+    break;
+  case DType::u32:
+    hi = 4294967295.0;
+    break;
+  case DType::i32:
+    lo = -2147483648.0, hi = 2147483647.0;
+    break;
+  default:
+    break;
+  }
+  if (m.fill_value != std::floor(m.fill_value) || m.fill_value < lo || m.fill_value > hi)
+    throw InputError(what + ": key '" + key + "' is " + std::to_string(m.fill_value) + ", which " + m.dtype_text +
+                     " cannot hold");
+}
 } // namespace
 
 // ---- metadata ------------------------------------------------------------------------------------
@@ -320,6 +347,7 @@ ArrayMeta parse_zarray(std::string_view text, const std::string& what) {
       throw InputError(what + ": key 'fill_value' is " + fill->dump() + "; expected a number or null");
     }
   }
+  check_fill(m, what, "fill_value");
 
   const auto order = doc.find("order");
   if (order != doc.end()) {
@@ -506,6 +534,7 @@ ArrayMeta parse_zarr_json(std::string_view text, const std::string& what, std::s
   else
     throw InputError(what + ": key 'fill_value' is " + fill->dump() +
                      "; expected a number (or NaN/Infinity for floats)");
+  check_fill(m, what, "fill_value");
 
   const auto codecs = doc.find("codecs");
   if (codecs == doc.end() || !codecs->is_array() || codecs->empty())

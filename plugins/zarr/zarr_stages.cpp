@@ -277,8 +277,10 @@ std::vector<WorkUnit> ZarrRead::plan() {
     const auto file_index = static_cast<std::int64_t>(i);
     const std::string name = store_name(store);
     std::error_code ec;
-    std::string identity = file_identity(store / ".zarray");
-    if (fs::exists(store / ".zattrs", ec)) identity += "|" + file_identity(store / ".zattrs");
+    // What makes the store this store: its metadata files (rewritten whenever the store is).
+    std::string identity;
+    for (const char* f : {".zarray", ".zattrs", "zarr.json"})
+      if (fs::exists(store / f, ec)) identity += (identity.empty() ? "" : "|") + file_identity(store / f);
     const auto unit = [&](std::int64_t b, std::int64_t e) {
       WorkUnit u;
       const std::string range = "[" + std::to_string(b) + ":" + std::to_string(e) + "]";

@@ -593,6 +593,10 @@ TEST_CASE("bad .zarray documents fail naming the key at fault", "[zarr][zarray]"
   fails(with("order", "\"F\""), "'order' is \"F\"");
   fails(with("filters", "[{\"id\": \"delta\", \"dtype\": \"<u2\"}]"), "'filters' lists \"delta\"");
   fails(with("fill_value", "\"x\""), "'fill_value'");
+  fails(with("fill_value", "-1"), "'fill_value' is -1");
+  fails(with("fill_value", "1.5"), "'fill_value'");
+  fails(with("fill_value", "70000"), "'fill_value'");
+  CHECK(lumen::zarr::parse_zarray(with("fill_value", "65535"), "s").fill_value == 65535);
   fails(with("dimension_separator", "\"-\""), "'dimension_separator'");
 
   TempDir tmp("zarr-zarray");
