@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <mutex>
 #include <thread>
@@ -473,7 +474,12 @@ RunResult Run::execute() {
   });
 
   // Watches for request_stop() (Ctrl-C) and turns it into an orderly abort.
+  // It polls every 50 ms (a signal handler cannot notify), but wakes at once when the run ends, so
+  // no run waits for its last poll.
   std::jthread watcher([this](std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock lock(mutex);
     while (!stop.stop_requested()) {
       if (g_stop_requested.load()) {
         interrupted_ = true;
@@ -481,7 +487,7 @@ RunResult Run::execute() {
         abort_run();
         return;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      wake.wait_for(lock, stop, std::chrono::milliseconds(50), [] { return false; });
     }
   });
 

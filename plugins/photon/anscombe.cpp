@@ -97,12 +97,6 @@ template <typename T>
     x[i] = c2 * v * v + c0;
   }
 }
-LUMEN_SIMD_CLONES void square_u8(const std::uint8_t* q, float* x, std::size_t n, float c2, float c0) {
-  square_map(q, x, n, c2, c0);
-}
-LUMEN_SIMD_CLONES void square_u16(const std::uint16_t* q, float* x, std::size_t n, float c2, float c0) {
-  square_map(q, x, n, c2, c0);
-}
 LUMEN_SIMD_CLONES void square_f32(const float* q, float* x, std::size_t n, float c2, float c0) {
   square_map(q, x, n, c2, c0);
 }
@@ -203,7 +197,28 @@ Array forward(const Array& counts, const NoiseModel& model, NegativePolicy negat
   return out;
 }
 
-Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inverse kind, const std::string& who) {
+namespace {
+
+// Rounds and saturates a value into an integer type.
+template <typename O> O round_saturate(double v) noexcept {
+  constexpr double lo = static_cast<double>(std::numeric_limits<O>::lowest());
+  constexpr double hi = static_cast<double>(std::numeric_limits<O>::max());
+  if (!(v > lo)) return std::numeric_limits<O>::lowest(); // NaN too
+  if (v >= hi) return std::numeric_limits<O>::max();
+  return static_cast<O>(std::nearbyint(v));
+}
+
+template <typename O> O convert_output(double v) noexcept {
+  if constexpr (std::is_floating_point_v<O>)
+    return static_cast<O>(v);
+  else
+    return round_saturate<O>(v);
+}
+
+} // namespace
+
+Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inverse kind, DType output,
+              const std::string& who) {
   model.check(who);
   const Array src = stabilised.contiguous_copy();
   const DType t = src.dtype();
@@ -215,36 +230,51 @@ Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inv
   if (!quantised && t != DType::f32 && t != DType::f64)
     throw InputError(who + ": the inverse takes f32/f64 stabilised values or u8/u16 quantised ones, not " +
                      std::string(dtype_name(t)));
-  Array out = Array::uninitialized(DType::f32, src.shape());
-  float* dst = static_cast<float*>(out.raw());
   const auto n = static_cast<std::size_t>(src.size());
   const double s = model.read_noise_photons();
-  const double scale = quantised ? beta : 1.0;
   const double g = model.gain, z0 = model.zero_level;
+  const auto value = [&](double y) { return inverse_value(y, s, kind) * g + z0; }; // ADU
+  Array out = Array::uninitialized(output, src.shape());
+
+  if (quantised) {
+    // At most 65536 distinct inputs: invert each once into a table (in double, then rounded or
+    // saturated into the output type), then one lookup per pixel.
+    visit_dtype(t, [&]<typename Q>(Q) {
+      if constexpr (std::is_same_v<Q, std::uint8_t> || std::is_same_v<Q, std::uint16_t>) {
+        const Q* q = static_cast<const Q*>(src.raw());
+        visit_dtype(output, [&]<typename O>(O) {
+          std::vector<O> table(std::size_t{std::numeric_limits<Q>::max()} + 1);
+          for (std::size_t k = 0; k < table.size(); ++k)
+            table[k] = convert_output<O>(value(static_cast<double>(k) * beta));
+          O* dst = static_cast<O*>(out.raw());
+          for (std::size_t i = 0; i < n; ++i) dst[i] = table[q[i]];
+        });
+      }
+    });
+    return out;
+  }
 
   visit_dtype(t, [&]<typename T>(T) {
-    const T* q = static_cast<const T*>(src.raw());
-    if (kind == Inverse::algebraic) {
-      // x = ((y/2)^2 - 3/8 - s^2) * gain + zero = c2 * v^2 + c0 with y = v * scale.
-      const float c2 = static_cast<float>(0.25 * scale * scale * g);
-      const float c0 = static_cast<float>((-0.375 - s * s) * g + z0);
-      if constexpr (std::is_floating_point_v<T>)
-        for (std::size_t i = 0; i < n; ++i)
-          if (!std::isfinite(q[i])) throw InputError(who + ": the stabilised values contain NaN or infinity");
-      if constexpr (std::is_same_v<T, std::uint8_t>)
-        square_u8(q, dst, n, c2, c0);
-      else if constexpr (std::is_same_v<T, std::uint16_t>)
-        square_u16(q, dst, n, c2, c0);
-      else if constexpr (std::is_same_v<T, float>)
-        square_f32(q, dst, n, c2, c0);
-      else
-        square_map(q, dst, n, c2, c0);
-    } else {
-      for (std::size_t i = 0; i < n; ++i) {
-        const double y = static_cast<double>(q[i]) * scale;
-        if (!std::isfinite(y)) throw InputError(who + ": the stabilised values contain NaN or infinity");
-        dst[i] = static_cast<float>(inverse_value(y, s, Inverse::unbiased) * g + z0);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T* y = static_cast<const T*>(src.raw());
+      for (std::size_t i = 0; i < n; ++i)
+        if (!std::isfinite(y[i]))
+          throw InputError(who + ": stabilised value " + number(static_cast<double>(y[i])) + " at " +
+                           position(src.shape(), static_cast<std::int64_t>(i)) + " is not finite");
+      if (kind == Inverse::algebraic && output == DType::f32) {
+        // x = ((y/2)^2 - 3/8 - s^2) * gain + zero = c2 * y^2 + c0, vectorised.
+        const auto c2 = static_cast<float>(0.25 * g);
+        const auto c0 = static_cast<float>((-0.375 - s * s) * g + z0);
+        if constexpr (std::is_same_v<T, float>)
+          square_f32(y, static_cast<float*>(out.raw()), n, c2, c0);
+        else
+          square_map(y, static_cast<float*>(out.raw()), n, c2, c0);
+        return;
       }
+      visit_dtype(output, [&]<typename O>(O) {
+        O* dst = static_cast<O*>(out.raw());
+        for (std::size_t i = 0; i < n; ++i) dst[i] = convert_output<O>(value(static_cast<double>(y[i])));
+      });
     }
   });
   return out;

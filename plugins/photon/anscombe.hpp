@@ -65,8 +65,10 @@ enum class NegativePolicy { error, clip };
                             const std::string& who);
 
 /// Inverse transform. `stabilised` is f32/f64 (y), or u8/u16 quantised values (q) when
-/// beta > 0 (y = q * beta). The result is f32 in ADU (x = z * gain + zero_level).
-[[nodiscard]] Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inverse kind,
+/// beta > 0 (y = q * beta). The result is in ADU (x = z * gain + zero_level) as `output`: f32, or
+/// an integer type (rounded to nearest, saturated). Quantised input goes through a table of its
+/// at most 65536 values, so the cost is one lookup per pixel whichever inverse is chosen.
+[[nodiscard]] Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inverse kind, DType output,
                             const std::string& who);
 
 /// The scalar forms (used by the array forms and by tests).

@@ -48,25 +48,6 @@ DType parse_dtype(std::string_view name, const Item& item) {
   throw InputError(who(item) + ": meta photon_source_dtype '" + std::string(name) + "' is not a Lumen dtype");
 }
 
-// Rounds and saturates f32 values into `type` (for dtype: source).
-Array round_to(const Array& values, DType type) {
-  if (type == DType::f32) return values;
-  Array out = Array::uninitialized(type, values.shape());
-  const float* src = static_cast<const float*>(values.raw());
-  const auto n = static_cast<std::size_t>(values.size());
-  visit_dtype(type, [&]<typename T>(T) {
-    T* dst = static_cast<T*>(out.raw());
-    if constexpr (std::is_floating_point_v<T>) {
-      for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(src[i]);
-    } else {
-      const double lo = static_cast<double>(std::numeric_limits<T>::min());
-      const double hi = static_cast<double>(std::numeric_limits<T>::max());
-      for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<T>(std::clamp(std::nearbyint(double{src[i]}), lo, hi));
-    }
-  });
-  return out;
-}
-
 } // namespace
 
 // ---- photon.estimate ---------------------------------------------------------------------------
@@ -205,13 +186,13 @@ void PhotonAnscombe::process(Item& item, Emit& emit) {
                        "', not anscombe: the inverse takes the output of photon.anscombe or photon.quantize (or a "
                        "store written from them)");
     const double beta = item.meta.get_number(key::beta).value_or(0.0);
-    Array restored = photon::inverse(image, beta, model, parse_inverse(*inverse), who(item));
+    DType output = DType::f32;
     if (*dtype == "source") {
       const auto source = item.meta.get_string(key::source_dtype);
       if (!source) throw InputError(who(item) + ": dtype: source needs meta photon_source_dtype, which is missing");
-      restored = round_to(restored, parse_dtype(*source, item));
+      output = parse_dtype(*source, item);
     }
-    image = std::move(restored);
+    image = photon::inverse(image, beta, model, parse_inverse(*inverse), output, who(item));
     item.meta.set(keys::units, item.meta.get_string(key::source_units).value_or("adu"));
     item.meta.set("photon_inverse", *inverse, "inverse transform applied");
   }

@@ -83,7 +83,7 @@ TEST_CASE("forward and inverse arrays round-trip counts with gain, zero level an
   const Array y = forward(counts, model, NegativePolicy::error, "test");
   REQUIRE(y.dtype() == DType::f32);
   REQUIRE(y.shape() == counts.shape());
-  const Array back = inverse(y, 0.0, model, Inverse::algebraic, "test");
+  const Array back = inverse(y, 0.0, model, Inverse::algebraic, DType::f32, "test");
   const auto b = back.view<float>();
   for (std::int64_t i = 0; i < counts.size(); ++i) CHECK(std::nearbyint(b.data()[i]) == v.data()[i]);
   // Expected value of one element by hand: z = (x - 100) / 2.5, s = 3 / 2.5.
@@ -100,7 +100,7 @@ TEST_CASE("quantised round trip stays within the documented bound", "[photon][ma
       auto c = counts.writable<std::uint16_t>();
       for (std::size_t i = 0; i < c.span().size(); ++i) c.data()[i] = static_cast<std::uint16_t>(50 + (i * 7) % 3000);
       const Array q = quantize(forward(counts, model, NegativePolicy::error, "t"), beta, DType::u16, "t");
-      const Array back = inverse(q, beta, model, Inverse::algebraic, "t");
+      const Array back = inverse(q, beta, model, Inverse::algebraic, DType::f32, "t");
       double worst = 0;
       for (std::size_t i = 0; i < c.span().size(); ++i) {
         const double z = (c.data()[i] - 50) / 1.7;
@@ -111,6 +111,25 @@ TEST_CASE("quantised round trip stays within the documented bound", "[photon][ma
       }
       INFO("beta " << beta << " worst error / bound " << worst);
       CHECK(worst > 0.5); // the bound is tight, not vacuous
+    }
+  }
+}
+
+TEST_CASE("the table inverse of quantised values equals the direct formula, also rounded and saturated",
+          "[photon][math]") {
+  const NoiseModel model{.gain = 2.5, .zero_level = 100, .read_noise = 2};
+  Array q(DType::u8, Shape{2, 128});
+  auto v = q.writable<std::uint8_t>();
+  for (std::size_t i = 0; i < 256; ++i) v.data()[i] = static_cast<std::uint8_t>(i);
+  for (const Inverse kind : {Inverse::algebraic, Inverse::unbiased}) {
+    const Array f = inverse(q, 0.5, model, kind, DType::f32, "t");
+    const Array u = inverse(q, 0.5, model, kind, DType::u16, "t");
+    const Array s8 = inverse(q, 0.5, model, kind, DType::u8, "t");
+    for (std::size_t i = 0; i < 256; ++i) {
+      const double expect = inverse_value(0.5 * static_cast<double>(i), 0.8, kind) * 2.5 + 100;
+      CHECK(f.view<float>().data()[i] == Approx(expect).epsilon(1e-6));
+      CHECK(u.view<std::uint16_t>().data()[i] == static_cast<std::uint16_t>(std::min(65535.0, std::nearbyint(expect))));
+      CHECK(s8.view<std::uint8_t>().data()[i] == static_cast<std::uint8_t>(std::min(255.0, std::nearbyint(expect))));
     }
   }
 }
