@@ -269,6 +269,8 @@ GainFit GainEstimator::fit(const std::string& who) const {
     ss_tot += w[i] * (bins[i].variance - my) * (bins[i].variance - my);
     reduced += huber[i] < 1.0;
     fit.samples += static_cast<std::int64_t>(bins[i].n);
+    fit.levels.push_back(
+        {.mean = bins[i].mean, .variance = bins[i].variance, .samples = bins[i].n, .weight = huber[i]});
   }
   fit.r_squared = ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0;
   fit.outlier_fraction = reduced / static_cast<double>(nb);

@@ -32,14 +32,23 @@
 
 namespace lumen::photon {
 
+/// One intensity level of the fit: what the report lists for plotting.
+struct FitLevel {
+  double mean = 0;     // pixel triplet mean, ADU
+  double variance = 0; // mean D^2 / 6 (after clipping, corrected), ADU^2
+  double samples = 0;  // triplets
+  double weight = 0;   // final Huber weight, 0..1 (below 1: down-weighted as an outlier)
+};
+
 struct GainFit {
-  double gain = 0;             // ADU per photon (the slope)
-  double zero_level = 0;       // ADU (effective: includes -read_noise^2 / gain)
-  double r_squared = 0;        // weighted coefficient of determination of the final fit
-  double outlier_fraction = 0; // share of bins the Huber weights reduced (activity, saturation)
-  std::int64_t bins = 0;       // bins in the fit
-  std::int64_t samples = 0;    // pixel triplets in the fit
-  std::int64_t frames = 0;     // frames seen
+  double gain = 0;              // ADU per photon (the slope)
+  double zero_level = 0;        // ADU (effective: includes -read_noise^2 / gain)
+  double r_squared = 0;         // weighted coefficient of determination of the final fit
+  double outlier_fraction = 0;  // share of bins the Huber weights reduced (activity, saturation)
+  std::int64_t bins = 0;        // bins in the fit
+  std::int64_t samples = 0;     // pixel triplets in the fit
+  std::int64_t frames = 0;      // frames seen
+  std::vector<FitLevel> levels; // the bins of the final fit
 };
 
 class GainEstimator {

@@ -98,6 +98,11 @@ void PhotonEstimate::conclude(Movie& movie, Emit& emit) {
                                {"bins", movie.fit.bins},
                                {"samples", movie.fit.samples},
                                {"frames", movie.fit.frames}};
+      nlohmann::json levels = nlohmann::json::array();
+      for (const FitLevel& l : movie.fit.levels)
+        levels.push_back(
+            {{"mean_adu", l.mean}, {"variance_adu2", l.variance}, {"samples", l.samples}, {"weight", l.weight}});
+      report["levels"] = std::move(levels);
       std::string safe = movie.name;
       for (char& c : safe)
         if (c == '/' || c == '\\') c = '_';
