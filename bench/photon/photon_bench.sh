@@ -34,7 +34,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 movie=$work/movie/outputs/movie.npy
 if [[ ! -f $movie ]]; then
   echo "making the movie (1000 x 512 x 512 u16) ..."
-  "$lumen" run "$here/make-movie.yaml" --run-dir "$work/movie" --no-progress >/dev/null
+  "$lumen" run "$here/make-movie.yaml" --run-dir "$work/movie" --no-progress >/dev/null 2>&1
 fi
 mb=$(stat -c %s "$movie" | awk '{printf "%.3f", ($1 - 128) / 1e6}')
 warm() { cat "$1" >/dev/null; }
@@ -47,7 +47,7 @@ compress() {
   rm -rf "$dir"
   /usr/bin/time -f "%e %M" -o "$work/t.txt" "$lumen" run "$repo/pipelines/photon-compress.yaml" \
     --set "vars.input=$movie" --set vars.gain=2.5 --set vars.zero_level=100 --set vars.beta=1.0 \
-    --threads "$threads" --run-dir "$dir" --no-progress "$@" >/dev/null
+    --threads "$threads" --run-dir "$dir" --no-progress "$@" >/dev/null 2>&1
 }
 
 py_t=() ; lu_t=() ; lu_m=() ; zd_t=() ; zd_m=()
@@ -77,7 +77,7 @@ awk -v m="$mb" -v t="$zd" -v q="$zd_ratio" -v p="$py" -v k="$(echo "${zd_m[*]}" 
 store=$work/lumen/outputs/lumen/movies/movie=movie/data.zarr
 rm -rf "$work/restore"
 "$lumen" run "$repo/pipelines/photon-restore.yaml" --set "vars.input=$store" --threads "$threads" \
-  --run-dir "$work/restore" --no-progress >/dev/null
+  --run-dir "$work/restore" --no-progress >/dev/null 2>&1
 echo "round trip (algebraic inverse, f32): $($python "$here/reference.py" error "$movie" "$work/restore/outputs/restored.npy")" \
   "; documented bound at beta 1.0: 0.5 * sqrt(1 + 3/8) + 1/16 = 0.65 sigma for 1 photon or more"
 
@@ -86,7 +86,7 @@ dec_t=()
 for ((r = 1; r <= rounds; r++)); do
   rm -rf "$work/range"
   /usr/bin/time -f "%e %M" -o "$work/t.txt" "$lumen" run "$repo/pipelines/photon-restore.yaml" --set "vars.input=$store" \
-    --set "vars.frames=[400, 500]" --set vars.dtype=source --threads "$threads" --run-dir "$work/range" --no-progress >/dev/null
+    --set "vars.frames=[400, 500]" --set vars.dtype=source --threads "$threads" --run-dir "$work/range" --no-progress >/dev/null 2>&1
   dec_t+=("$(cut -d' ' -f1 "$work/t.txt")")
 done
 dec=$(echo "${dec_t[*]}" | median)
@@ -107,7 +107,7 @@ for n in 1 8; do
   pattern=$([[ $n == 1 ]] && echo "$work/many/movie1.npy" || echo "$work/many/movie*.npy")
   /usr/bin/time -f "%e %M" -o "$work/t.txt" "$lumen" run "$repo/pipelines/photon-compress.yaml" --set "vars.input=$pattern" \
     --set vars.gain=2.5 --set vars.zero_level=100 --set vars.beta=1.0 --set 'vars.table=movies' \
-    --threads "$threads" --run-dir "$work/n$n" --no-progress >/dev/null
+    --threads "$threads" --run-dir "$work/n$n" --no-progress >/dev/null 2>&1
   awk -v n="$n" -v t="$(cut -d' ' -f1 "$work/t.txt")" -v k="$(cut -d' ' -f2 "$work/t.txt")" \
     'BEGIN {printf "%d movie(s): %.2f s, peak RSS %.0f MB\n", n, t, k / 1024}'
 done
