@@ -16,13 +16,6 @@ namespace lumen::photon {
 
 namespace {
 
-std::string number(double v) {
-  std::ostringstream s;
-  s.precision(6);
-  s << v;
-  return s.str();
-}
-
 // "(frame 3, y 10, x 7)" for a flat index into an array of `shape`.
 std::string position(const Shape& shape, std::int64_t flat) {
   std::vector<std::int64_t> idx(static_cast<std::size_t>(shape.ndim));
@@ -103,13 +96,21 @@ LUMEN_SIMD_CLONES void square_f32(const float* q, float* x, std::size_t n, float
 
 } // namespace
 
+std::string format_number(double v) {
+  std::ostringstream s;
+  s.precision(6);
+  s << v;
+  return s.str();
+}
+
 void NoiseModel::check(const std::string& who) const {
   if (!std::isfinite(gain) || !(gain > 0))
-    throw InputError(who + ": gain must be > 0 ADU per photon, got " + number(gain) +
+    throw InputError(who + ": gain must be > 0 ADU per photon, got " + format_number(gain) +
                      " (estimate it with photon.estimate or give it explicitly)");
-  if (!std::isfinite(zero_level)) throw InputError(who + ": zero_level must be finite, got " + number(zero_level));
+  if (!std::isfinite(zero_level))
+    throw InputError(who + ": zero_level must be finite, got " + format_number(zero_level));
   if (!std::isfinite(read_noise) || read_noise < 0)
-    throw InputError(who + ": read_noise must be >= 0 ADU, got " + number(read_noise));
+    throw InputError(who + ": read_noise must be >= 0 ADU, got " + format_number(read_noise));
 }
 
 Inverse parse_inverse(const std::string& name) {
@@ -158,7 +159,7 @@ Array forward(const Array& counts, const NoiseModel& model, NegativePolicy negat
       T lo = std::numeric_limits<T>::infinity();
       for (std::size_t i = 0; i < n; ++i) {
         if (!std::isfinite(x[i]))
-          throw InputError(who + ": value " + number(static_cast<double>(x[i])) + " at " +
+          throw InputError(who + ": value " + format_number(static_cast<double>(x[i])) + " at " +
                            position(src.shape(), static_cast<std::int64_t>(i)) +
                            " is not a finite number; photon counts must be finite");
         lo = std::min(lo, x[i]);
@@ -180,12 +181,13 @@ Array forward(const Array& counts, const NoiseModel& model, NegativePolicy negat
           ++bad;
         }
       const double v = static_cast<double>(x[first]);
-      throw InputError(
-          who + ": value " + number(v) + " ADU at " + position(src.shape(), static_cast<std::int64_t>(first)) + " is " +
-          number((v - model.zero_level) * a) + " photons (zero_level " + number(model.zero_level) + ", gain " +
-          number(model.gain) + "), below the " + number(limit) + " that noise explains; " + std::to_string(bad) +
-          " such values. Photon counts cannot be negative: check zero_level and gain, or set "
-          "negatives: clip to treat them as zero");
+      throw InputError(who + ": value " + format_number(v) + " ADU at " +
+                       position(src.shape(), static_cast<std::int64_t>(first)) + " is " +
+                       format_number((v - model.zero_level) * a) + " photons (zero_level " +
+                       format_number(model.zero_level) + ", gain " + format_number(model.gain) + "), below the " +
+                       format_number(limit) + " that noise explains; " + std::to_string(bad) +
+                       " such values. Photon counts cannot be negative: check zero_level and gain, or set "
+                       "negatives: clip to treat them as zero");
     }
     if constexpr (std::is_same_v<T, std::uint16_t>)
       forward_u16(x, dst, n, af, bf);
@@ -225,7 +227,7 @@ Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inv
   const bool quantised = t == DType::u8 || t == DType::u16;
   if (quantised && !(beta > 0))
     throw InputError(who + ": the values are quantised (" + std::string(dtype_name(t)) +
-                     ") but the quantisation step photon_beta is " + number(beta) +
+                     ") but the quantisation step photon_beta is " + format_number(beta) +
                      "; it must be > 0 (is the photon_beta attribute missing from the store?)");
   if (!quantised && t != DType::f32 && t != DType::f64)
     throw InputError(who + ": the inverse takes f32/f64 stabilised values or u8/u16 quantised ones, not " +
@@ -259,7 +261,7 @@ Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inv
       const T* y = static_cast<const T*>(src.raw());
       for (std::size_t i = 0; i < n; ++i)
         if (!std::isfinite(y[i]))
-          throw InputError(who + ": stabilised value " + number(static_cast<double>(y[i])) + " at " +
+          throw InputError(who + ": stabilised value " + format_number(static_cast<double>(y[i])) + " at " +
                            position(src.shape(), static_cast<std::int64_t>(i)) + " is not finite");
       if (kind == Inverse::algebraic && output == DType::f32) {
         // x = ((y/2)^2 - 3/8 - s^2) * gain + zero = c2 * y^2 + c0, vectorised.
@@ -281,7 +283,7 @@ Array inverse(const Array& stabilised, double beta, const NoiseModel& model, Inv
 }
 
 Array quantize(const Array& stabilised, double beta, DType type, const std::string& who) {
-  if (!(beta > 0)) throw InputError(who + ": the quantisation step must be > 0, got " + number(beta));
+  if (!(beta > 0)) throw InputError(who + ": the quantisation step must be > 0, got " + format_number(beta));
   if (type != DType::u8 && type != DType::u16) throw Error("photon::quantize: the type must be u8 or u16");
   if (stabilised.dtype() != DType::f32 && stabilised.dtype() != DType::f64)
     throw InputError(who + ": photon.quantize takes the f32 output of photon.anscombe, not " +
@@ -319,17 +321,17 @@ Array quantize(const Array& stabilised, double beta, DType type, const std::stri
           throw InputError(who + ": the stabilised values contain NaN or infinity (at " +
                            position(src.shape(), static_cast<std::int64_t>(i)) + ")");
         if (v < 0)
-          throw InputError(who + ": negative stabilised value " + number(v) + " at " +
+          throw InputError(who + ": negative stabilised value " + format_number(v) + " at " +
                            position(src.shape(), static_cast<std::int64_t>(i)) +
                            "; the input is not photon.anscombe output");
       }
       double ymax = 0;
       for (std::size_t i = 0; i < n; ++i) ymax = std::max(ymax, static_cast<double>(y[i]));
       const double fit = top * beta; // largest y that fits
-      throw InputError(who + ": stabilised value " + number(ymax) + " (about " + number(0.25 * ymax * ymax) +
-                       " photons) does not fit " + std::string(dtype_name(type)) + " with beta " + number(beta) +
-                       ": it holds y up to " + number(fit) + " (about " + number(0.25 * fit * fit) +
-                       " photons). Set dtype: u16 or a larger beta");
+      throw InputError(who + ": stabilised value " + format_number(ymax) + " (about " +
+                       format_number(0.25 * ymax * ymax) + " photons) does not fit " + std::string(dtype_name(type)) +
+                       " with beta " + format_number(beta) + ": it holds y up to " + format_number(fit) + " (about " +
+                       format_number(0.25 * fit * fit) + " photons). Set dtype: u16 or a larger beta");
     }
   });
   return out;

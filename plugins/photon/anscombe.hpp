@@ -79,6 +79,9 @@ enum class NegativePolicy { error, clip };
 /// largest value and the count that fits, when a value does not fit the type.
 [[nodiscard]] Array quantize(const Array& stabilised, double beta, DType type, const std::string& who);
 
+/// A number as error messages show it: 6 significant digits ("2.5", "1.2e+06").
+[[nodiscard]] std::string format_number(double v);
+
 /// The guaranteed bound on |z' - z| (photons) after quantising with step beta and inverting
 /// algebraically, at z photons (see the header comment).
 [[nodiscard]] double max_error_photons(double z, double beta, double read_noise_photons) noexcept;

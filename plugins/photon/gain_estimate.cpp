@@ -1,22 +1,15 @@
 // Pair histograms and the robust line fit of photon.estimate (see gain_estimate.hpp).
 #include "gain_estimate.hpp"
 
+#include "anscombe.hpp" // format_number
 #include "lumen/error.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 namespace lumen::photon {
 
 namespace {
-
-std::string number(double v) {
-  std::ostringstream s;
-  s.precision(6);
-  s << v;
-  return s.str();
-}
 
 struct Bin {
   double mean = 0;     // pair mean m
@@ -222,7 +215,7 @@ GainFit GainEstimator::fit(const std::string& who) const {
   std::vector<Bin> bins = merge_bins(h.count, h.sum_d2, min_count, 1.0);
   if (bins.size() < 3)
     throw InputError(who + ": the movie gives " + std::to_string(bins.size()) + " intensity levels with at least " +
-                     number(min_count) + " pixel triplets each (" + std::to_string(total) +
+                     format_number(min_count) + " pixel triplets each (" + std::to_string(total) +
                      " in all); the fit needs 3 or more: use more frames or pixels, or give gain and "
                      "zero_level explicitly");
   Line line;
@@ -244,7 +237,7 @@ GainFit GainEstimator::fit(const std::string& who) const {
   }
   if (!std::isfinite(line.slope) || !(line.slope > 0))
     throw InputError(who + ": the frame-to-frame variance does not rise with the mean (fitted slope " +
-                     number(line.slope) +
+                     format_number(line.slope) +
                      "): this does not look like raw photon-limited counts; give gain and zero_level explicitly");
 
   GainFit fit;

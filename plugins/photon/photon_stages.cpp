@@ -8,20 +8,12 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 namespace lumen::photon {
 
 namespace {
 
 constexpr const char* kEstimateError = "photon_estimate_error";
-
-std::string number(double v) {
-  std::ostringstream s;
-  s.precision(6);
-  s << v;
-  return s.str();
-}
 
 std::string who(const Item& item) {
   return "item '" + item.id() + "'";
@@ -75,8 +67,8 @@ void PhotonEstimate::conclude(Movie& movie, Emit& emit) {
     try {
       movie.fit = movie.estimator.fit(where);
       if (movie.fit.r_squared < *min_r2)
-        throw InputError(where + ": the variance-mean fit has R^2 " + number(movie.fit.r_squared) + " < min_r2 " +
-                         number(*min_r2) + " (" + std::to_string(movie.fit.bins) +
+        throw InputError(where + ": the variance-mean fit has R^2 " + format_number(movie.fit.r_squared) +
+                         " < min_r2 " + format_number(*min_r2) + " (" + std::to_string(movie.fit.bins) +
                          " bins); the data may not be raw counts, or activity dominates: give gain and "
                          "zero_level explicitly, or lower min_r2 after looking at the fit in artifacts/");
       NoiseModel m;
@@ -84,10 +76,11 @@ void PhotonEstimate::conclude(Movie& movie, Emit& emit) {
       m.read_noise = *read_noise;
       m.zero_level = movie.fit.zero_level + (*read_noise) * (*read_noise) / m.gain;
       movie.model = m;
-      ctx().log(LogLevel::info, "movie '" + movie.name + "': gain " + number(m.gain) + " ADU/photon, zero level " +
-                                    number(m.zero_level) + " ADU (R^2 " + number(movie.fit.r_squared) + ", " +
-                                    std::to_string(movie.fit.bins) + " bins, " + std::to_string(movie.fit.samples) +
-                                    " pixel triplets from " + std::to_string(movie.fit.frames) + " frames)");
+      ctx().log(LogLevel::info, "movie '" + movie.name + "': gain " + format_number(m.gain) +
+                                    " ADU/photon, zero level " + format_number(m.zero_level) + " ADU (R^2 " +
+                                    format_number(movie.fit.r_squared) + ", " + std::to_string(movie.fit.bins) +
+                                    " bins, " + std::to_string(movie.fit.samples) + " pixel triplets from " +
+                                    std::to_string(movie.fit.frames) + " frames)");
       nlohmann::json report = {{"movie", movie.name},
                                {"gain_adu_per_photon", m.gain},
                                {"zero_level_adu", m.zero_level},
