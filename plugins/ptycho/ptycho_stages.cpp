@@ -1,0 +1,257 @@
+// The `ptycho` plugin set: stage implementations and the plugin entry point. What each stage
+// does and its parameters are declared in ptycho_stages.hpp; the pixel work is in preprocess.cpp.
+#include "ptycho_stages.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace lumen::ptycho {
+
+namespace {
+
+constexpr const char* kCalibration[] = {"dark", "flat", "mask"};
+constexpr const char* kPerFrame[] = {"energy_eV", "exposure_s"};
+
+std::string number(double v) {
+  std::ostringstream s;
+  s.precision(10);
+  s << v;
+  return s.str();
+}
+
+std::string who(const Item& item) {
+  return "item '" + item.id() + "'";
+}
+
+std::string list_text(const std::vector<std::int64_t>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+// Every calibration array the item has must be one frame: (ny, nx).
+void check_calibration(const Item& item, const FrameShape& f) {
+  for (const char* name : kCalibration) {
+    if (!item.has(name)) continue;
+    const Array& a = item.array(name);
+    if (a.ndim() != 2 || a.dim(0) != f.ny || a.dim(1) != f.nx)
+      throw InputError(who(item) + ": array \"" + name + "\" has shape " + a.shape().str() +
+                       ", the frames of \"image\" are " + std::to_string(f.ny) + " x " + std::to_string(f.nx) +
+                       " (calibration arrays are (ny, nx), the frame shape)");
+  }
+}
+
+} // namespace
+
+// ---- ptycho.dark_flat --------------------------------------------------------------------------
+
+void DarkFlat::validate() const {
+  if (!std::isfinite(*sat) || *sat < 0)
+    throw ConfigError("sat", "sat must be a raw level >= 0 (0 = no saturation mask), got " + number(*sat));
+  try {
+    (void)parse_sat_mode(*sat_mode);
+  } catch (const Error& e) {
+    throw ConfigError("sat_mode", e.what());
+  }
+}
+
+void DarkFlat::process(Item& item, Emit& emit) {
+  const std::string w = who(item);
+  const bool do_dark = *subtract_dark && item.has("dark");
+  const bool do_flat = *divide_flat && item.has("flat");
+  if (do_dark && item.meta.get_bool("dark_subtracted").value_or(false))
+    throw InputError(w + " is already dark-subtracted (meta dark_subtracted): ptycho.dark_flat runs once; set "
+                         "subtract_dark: false to only divide by the flat");
+  if (do_flat && item.meta.get_bool("flat_divided").value_or(false))
+    throw InputError(w + " is already flat-divided (meta flat_divided): ptycho.dark_flat runs once; set "
+                         "divide_flat: false to only subtract the dark");
+  const bool had_mask = item.has("mask");
+  DarkFlatInput in;
+  in.dark = do_dark ? &item.array("dark") : nullptr;
+  in.flat = do_flat ? &item.array("flat") : nullptr;
+  in.mask = had_mask ? &item.array("mask") : nullptr;
+  in.sat = *sat;
+  in.sat_mode = parse_sat_mode(*sat_mode);
+  DarkFlatResult r = dark_flat(item.array("image"), in, w);
+
+  item.array("image") = std::move(r.image);
+  const bool flagged = r.saturated_pixels + r.bad_flat_pixels + r.bad_dark_pixels + r.nonfinite_pixels > 0;
+  if (had_mask && !flagged)
+    item.set("mask", mask_u8(item.array("mask"))); // the scan's mask, still shared when it was u8 0/1
+  else if (had_mask || *sat > 0 || do_dark || do_flat || flagged)
+    item.set("mask", std::move(r.mask));
+
+  item.meta.set("dark_subtracted", do_dark || item.meta.get_bool("dark_subtracted").value_or(false),
+                "dark subtracted from the image");
+  item.meta.set("flat_divided", do_flat || item.meta.get_bool("flat_divided").value_or(false),
+                "image divided by the flat");
+  if (*sat > 0) {
+    item.meta.set("sat_level", MetaValue{*sat}, "raw level from which a pixel counts as saturated");
+    item.meta.set("sat_mode", *sat_mode, "saturated pixels: mask = set to 0, keep = values kept; both masked");
+    item.meta.set("saturated_pixels", r.saturated_pixels, "pixels >= sat_level in a frame of this item");
+  }
+  if (do_flat) item.meta.set("bad_flat_pixels", r.bad_flat_pixels, "pixels with flat <= 0 or not finite (masked)");
+  if (item.has("mask")) item.meta.set("masked_pixels", r.masked_pixels, "ones in mask");
+  emit(std::move(item));
+}
+
+// ---- ptycho.group ------------------------------------------------------------------------------
+
+void Group::validate() const {
+  if (*frames_per_pos < 1)
+    throw ConfigError("frames_per_pos", "frames_per_pos must be >= 1 (exposures per scan position), got " +
+                                            std::to_string(*frames_per_pos));
+  try {
+    (void)parse_grouping(*grouping);
+  } catch (const Error& e) {
+    throw ConfigError("grouping", e.what());
+  }
+  if (!std::isfinite(*sat) || *sat < 0)
+    throw ConfigError("sat", "sat must be a level >= 0 (0 = meta sat, else no clipping), got " + number(*sat));
+}
+
+void Group::process(Item& item, Emit& emit) {
+  const std::string w = who(item);
+  const Grouping mode = parse_grouping(*grouping);
+  const std::int64_t fpp = *frames_per_pos;
+  Array& image = item.array("image");
+  const FrameShape f = frame_shape(image, w);
+  const std::int64_t index = item.meta.get_int("index").value_or(0);
+  const auto scan_frames = item.meta.get_int("scan_frames");
+  if (scan_frames && *scan_frames % fpp != 0)
+    throw InputError(w + ": the scan has N = " + std::to_string(*scan_frames) +
+                     " frames (meta scan_frames), not a multiple of frames_per_pos = " + std::to_string(fpp) +
+                     " (remainder " + std::to_string(*scan_frames % fpp) +
+                     "): the scan is incomplete or frames_per_pos is wrong");
+  item.meta.set("frames_per_pos", fpp, "exposures per scan position");
+  item.meta.set("grouping", grouping_name(mode), "how each position's exposures were reduced");
+  if (mode == Grouping::none) {
+    emit(std::move(item));
+    return;
+  }
+  if (f.n % fpp != 0)
+    throw InputError(w + " holds " + std::to_string(f.n) + " frames (scan frames " + std::to_string(index) + ".." +
+                     std::to_string(index + f.n - 1) + "), not a multiple of frames_per_pos = " + std::to_string(fpp) +
+                     " (remainder " + std::to_string(f.n % fpp) +
+                     "): a position's exposures must arrive in one item; the ptycho readers plan blocks in multiples "
+                     "of frames_per_pos (give the reader a block size that is a multiple of " +
+                     std::to_string(fpp) + ")");
+  if (index % fpp != 0)
+    throw InputError(w + " starts at scan frame " + std::to_string(index) +
+                     " (meta index), which is not the first exposure of a position (a multiple of frames_per_pos = " +
+                     std::to_string(fpp) + "): blocks must start on a position");
+  check_calibration(item, f);
+  if (item.has("pos")) {
+    const Array& pos = item.array("pos");
+    if (pos.ndim() != 2 || pos.dim(0) != f.n || pos.dim(1) != 2)
+      throw InputError(w + ": \"pos\" has shape " + pos.shape().str() + ", expected (" + std::to_string(f.n) +
+                       ", 2): one [x, y] row per frame");
+  }
+  for (const char* name : kPerFrame)
+    if (item.has(name) && (item.array(name).ndim() != 1 || item.array(name).dim(0) != f.n))
+      throw InputError(w + ": \"" + name + "\" has shape " + item.array(name).shape().str() + ", expected (" +
+                       std::to_string(f.n) + "): one value per frame");
+
+  const double clip = *sat > 0 ? *sat : item.meta.get_number("sat").value_or(0.0);
+  const Array* mask = item.has("mask") ? &item.array("mask") : nullptr;
+  GroupResult r = group_frames(image, fpp, mode, mode == Grouping::best ? mask : nullptr, clip);
+  image = std::move(r.image);
+
+  std::vector<std::int64_t> firsts(static_cast<std::size_t>(f.n / fpp));
+  for (std::size_t g = 0; g < firsts.size(); ++g) firsts[g] = static_cast<std::int64_t>(g) * fpp;
+  if (item.has("pos")) {
+    Array& pos = item.array("pos");
+    const double spread = max_group_spread(pos, fpp);
+    if (spread > 1e-9 && !warned_.exchange(true))
+      ctx().log(LogLevel::warn, w + ": the " + std::to_string(fpp) +
+                                    " rows of \"pos\" of one position differ by up to " + number(spread) +
+                                    " m (more than 1e-9 m); each position takes its first frame's row (is "
+                                    "frames_per_pos right?). Shown once per run.");
+    pos = reduce_rows(pos, fpp, RowReduce::selected, firsts);
+  }
+  if (item.has("exposure_s")) {
+    const RowReduce how = mode == Grouping::sum    ? RowReduce::sum
+                          : mode == Grouping::mean ? RowReduce::mean
+                                                   : RowReduce::selected;
+    item.array("exposure_s") = reduce_rows(item.array("exposure_s"), fpp, how, r.selected);
+  }
+  if (item.has("energy_eV"))
+    item.array("energy_eV") = reduce_rows(item.array("energy_eV"), fpp, RowReduce::selected, r.selected);
+
+  if (mode == Grouping::sum)
+    if (const auto exposure = item.meta.get_number("exposure_s"))
+      item.meta.set("exposure_s", MetaValue{*exposure * static_cast<double>(fpp)},
+                    "exposure of a position (frames_per_pos exposures summed)", "s");
+  item.meta.set("first_frame", index, "first frame of this item in the ungrouped scan");
+  item.meta.set("index", index / fpp);
+  if (scan_frames) item.meta.set("scan_frames", *scan_frames / fpp);
+  emit(std::move(item));
+}
+
+// ---- ptycho.roi --------------------------------------------------------------------------------
+
+void Roi::validate() const {
+  const auto& r = *roi;
+  if (r.size() != 2 || r[0] <= 0 || r[1] <= 0)
+    throw ConfigError("roi", "roi must be [ny, nx] with two sizes > 0 in pixels, got " + list_text(r));
+  const auto& c = *roi_center;
+  if (!c.empty() && c.size() != 2)
+    throw ConfigError("roi_center", "roi_center must be [cy, cx] (or empty for the frame centre), got " +
+                                        std::to_string(c.size()) + " values");
+  for (const double v : c)
+    if (!std::isfinite(v) || v < 0)
+      throw ConfigError("roi_center",
+                        "roi_center values must be >= 0 (pixels, or fractions in [0, 1)), got " + number(v));
+}
+
+void Roi::process(Item& item, Emit& emit) {
+  const std::string w = who(item);
+  Array& image = item.array("image");
+  const FrameShape f = frame_shape(image, w);
+  check_calibration(item, f);
+  const RoiWindow win = roi_window(f.ny, f.nx, *roi, *roi_center, w);
+  image = crop_frames(image, win);
+  for (const char* name : kCalibration)
+    if (item.has(name)) item.array(name) = crop_frames(item.array(name), win);
+  std::vector<double> origin{static_cast<double>(win.y0), static_cast<double>(win.x0)};
+  if (const auto before = item.meta.get_list("roi_origin"); before && before->size() == 2)
+    origin = {(*before)[0] + origin[0], (*before)[1] + origin[1]};
+  item.meta.set("roi_origin", MetaValue{origin}, "first row and column of the crop in the detector frame", "pixels");
+  item.meta.set("roi_shape", MetaValue{std::vector<double>{static_cast<double>(win.ny), static_cast<double>(win.nx)}},
+                "crop size [ny, nx]", "pixels");
+  emit(std::move(item));
+}
+
+// ---- ptycho.orient -----------------------------------------------------------------------------
+
+void Orient::validate() const {
+  const int r = *rotate;
+  if (r != 0 && r != 90 && r != 180 && r != 270)
+    throw ConfigError("rotate",
+                      "rotate must be 0, 90, 180 or 270 (degrees counter-clockwise), got " + std::to_string(r));
+  try {
+    (void)parse_flip(*flip);
+  } catch (const Error& e) {
+    throw ConfigError("flip", e.what());
+  }
+}
+
+void Orient::process(Item& item, Emit& emit) {
+  const std::string w = who(item);
+  const Flip how = parse_flip(*flip);
+  Array& image = item.array("image");
+  const FrameShape f = frame_shape(image, w);
+  check_calibration(item, f);
+  image = orient(image, *rotate, how);
+  for (const char* name : kCalibration)
+    if (item.has(name)) item.array(name) = orient(item.array(name), *rotate, how);
+  item.meta.set("orient_rotate", static_cast<std::int64_t>(*rotate), "frames rotated counter-clockwise", "degrees");
+  item.meta.set("orient_flip", flip_name(how), "mirror applied after the rotation: h = columns, v = rows");
+  emit(std::move(item));
+}
+
+} // namespace lumen::ptycho
+
+LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::DarkFlat>("ptycho.dark_flat"),
+             lumen::stage<lumen::ptycho::Group>("ptycho.group"), lumen::stage<lumen::ptycho::Roi>("ptycho.roi"),
+             lumen::stage<lumen::ptycho::Orient>("ptycho.orient"));

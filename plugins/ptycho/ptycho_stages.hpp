@@ -1,0 +1,205 @@
+// The `ptycho` plugin set: ptychography scan preprocessing.
+//
+//   ptycho.dark_flat  calibrator  (raw - dark) / flat as f32, saturation and bad-flat mask
+//   ptycho.group      transform   frames_per_pos exposures per position: sum|mean|first|best|none
+//   ptycho.roi        transform   crop [ny, nx] around a centre in pixels or fractions
+//   ptycho.orient     transform   rotate 0|90|180|270 (counter-clockwise), then flip none|h|v|hv
+//
+// A scan streams as items, each a block of consecutive frames:
+//   "image"       (n, ny, nx), any dtype (a 2-D (ny, nx) image is one frame)
+//   "pos"         (n, 2) f64, metres, columns [x, y], one row per frame (optional)
+//   "energy_eV", "exposure_s"   (n) f64, per frame (optional)
+//   "dark", "flat" (ny, nx), "mask" (ny, nx) u8 with 1 = bad pixel: per-scan calibration, the
+//                 same storage in every item of the scan (optional)
+//   meta index = first frame of the block in the scan, file_index = the scan, scan_frames = N,
+//   the frames of the whole scan; scan scalars energy_eV, det_dist_m, pixel_m, exposure_s.
+// Every geometric stage applies the same operation to image, dark, flat and mask, and keeps
+// "pos" and the per-frame arrays row-for-row with the frames it outputs. The usual order is
+// dark_flat -> group -> roi -> orient (dark and flat are per exposure, so they go before group).
+//
+// Example pipeline:
+//   stages:
+//     - {id: scan, use: ptycho.read_ad, with: {path: scan_0042.h5}}
+//     - {id: calib, use: ptycho.dark_flat, with: {sat: 60000}}
+//     - {id: group, use: ptycho.group, with: {frames_per_pos: 2, grouping: sum}}
+//     - {id: roi, use: ptycho.roi, with: {roi: [256, 256], roi_center: [0.5, 0.5]}}
+//     - {id: orient, use: ptycho.orient, with: {rotate: 90, flip: h}}
+#pragma once
+
+#include "lumen/lumen.hpp"
+#include "preprocess.hpp"
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace lumen::ptycho {
+
+class DarkFlat final : public Calibrator {
+public:
+  static constexpr const char* summary =
+      "Dark subtraction and flat division of ptychography frames into f32, with a saturation and bad-pixel mask";
+  static constexpr const char* doc =
+      "image = (raw - dark) / flat per pixel as f32, with the item's \"dark\" and \"flat\" (ny, nx) arrays;\n"
+      "each step runs when its switch is on (the default) AND the array is there, and meta records what\n"
+      "was applied: dark_subtracted, flat_divided (true/false). An item already marked dark_subtracted\n"
+      "(or flat_divided) fails rather than being corrected twice.\n"
+      "Bad pixels become masked (1 in \"mask\") and 0 in the image, never inf or NaN: flat <= 0 or\n"
+      "not finite, dark not finite, a raw value NaN/inf.\n"
+      "Saturation (sat > 0): a pixel whose RAW value is >= sat in ANY frame of the item is masked.\n"
+      "sat_mode says what happens to its values: mask (default) = 0 in every frame of the item;\n"
+      "keep = corrected like every other pixel (the clipped values stay, the mask flags them).\n"
+      "The output \"mask\" (u8, 0/1) is the input mask (any dtype, non-zero = bad) OR the pixels\n"
+      "flagged here; it is made when the item had one, sat > 0, or a dark or flat was applied. It\n"
+      "covers the frames of this item (saturation differs between items); a writer ORs the masks of a\n"
+      "scan. dark, flat and pos pass unchanged. Meta: dark_subtracted, flat_divided, sat_level and\n"
+      "sat_mode (when sat > 0), saturated_pixels, bad_flat_pixels, masked_pixels.\n"
+      "\n"
+      "Example:\n"
+      "  - id: calib\n"
+      "    use: ptycho.dark_flat\n"
+      "    with: {sat: 65000, sat_mode: mask}\n";
+  static constexpr bool concurrent = true;
+
+  Param<bool> subtract_dark{this, "subtract_dark", true, "subtract the item's \"dark\" array when it has one"};
+  Param<bool> divide_flat{this, "divide_flat", true, "divide by the item's \"flat\" array when it has one"};
+  Param<double> sat{this,   "sat",
+                    0.0,    "saturation level of the RAW values (>= sat in any frame: masked); 0 = off",
+                    Min{0}, Unit{"raw counts"}};
+  Param<std::string> sat_mode{this, "sat_mode", std::string("mask"),
+                              "saturated pixels' values: mask (set to 0) or keep (corrected as usual, only masked)",
+                              OneOf{{"mask", "keep"}}};
+
+  Requires in_{this, {.arrays = {"image"}}};
+  Produces out_{this, {.arrays = {"image"}}};
+
+  void validate() const override;
+  void process(Item& item, Emit& emit) override;
+};
+
+class Group final : public Transform {
+public:
+  static constexpr const char* summary =
+      "Reduces frames_per_pos consecutive exposures per scan position: sum, mean, first, best or none";
+  static constexpr const char* doc =
+      "Frames g*fpp .. g*fpp + fpp - 1 of the scan are the exposures of position g (fpp =\n"
+      "frames_per_pos). grouping:\n"
+      "  sum    the frames summed, f32 (accumulated in f64); meta exposure_s is multiplied by fpp\n"
+      "  mean   the frames averaged, f32\n"
+      "  first  the first frame of the group (dtype kept)\n"
+      "  best   the frame with the highest score (dtype kept); the score is the lower median (the\n"
+      "         value of rank floor((m-1)/2), ascending) of the frame's m pixels that are finite and\n"
+      "         not flagged in \"mask\", after clipping v -> min(v, sat). sat is this stage's `sat`\n"
+      "         when > 0, else meta sat when the item has it, else no clipping; it is in the units of\n"
+      "         the image this stage receives (after ptycho.dark_flat, saturated pixels are already in\n"
+      "         mask and excluded). Ties go to the earliest frame.\n"
+      "  none   every frame passes unchanged (index and scan_frames too); meta scan_frames must still\n"
+      "         be a multiple of fpp (a scan that is not has a wrong fpp or is incomplete).\n"
+      "Positions: \"pos\" of a group is its first frame's row (all rows of a group should be equal: a\n"
+      "difference above 1e-9 m is logged once as a warning). Per-frame arrays: exposure_s summed for\n"
+      "sum, averaged for mean, the chosen frame's for first/best; energy_eV the chosen frame's (the\n"
+      "first for sum/mean/first). Errors: meta scan_frames N not a multiple of fpp fails every item\n"
+      "with N, fpp and the remainder; an item whose frame count or first index (meta index) is not a\n"
+      "multiple of fpp fails too: the readers plan blocks in whole positions (a multiple of fpp).\n"
+      "Output meta: index = first position of the item (index / fpp), scan_frames = N / fpp,\n"
+      "first_frame = the original index, frames_per_pos, grouping. dark, flat and mask pass unchanged\n"
+      "(put ptycho.dark_flat before this stage: the dark is per exposure).\n"
+      "\n"
+      "Example:\n"
+      "  - id: group\n"
+      "    use: ptycho.group\n"
+      "    with: {frames_per_pos: 3, grouping: sum}\n";
+  static constexpr bool concurrent = true;
+
+  Param<std::int64_t> frames_per_pos{this,   "frames_per_pos", 1, "exposures per scan position (consecutive frames)",
+                                     Min{1}, Max{1000000}};
+  Param<std::string> grouping{this, "grouping", std::string("sum"),
+                              "how a position's exposures become one frame: sum, mean, first, best or none",
+                              OneOf{{"sum", "mean", "first", "best", "none"}}};
+  Param<double> sat{this, "sat", 0.0, "best: clip values at this level before the median (0: meta sat, else none)",
+                    Min{0}};
+
+  Requires in_{this, {.arrays = {"image"}}};
+
+  void validate() const override;
+  void process(Item& item, Emit& emit) override;
+
+private:
+  std::atomic<bool> warned_{false}; // the unequal-positions warning, once per run
+};
+
+class Roi final : public Transform {
+public:
+  static constexpr const char* summary =
+      "Crops every frame and the dark, flat and mask to roi [ny, nx] around a centre";
+  static constexpr const char* doc =
+      "The crop of size roi = [ny, nx] around roi_center = [cy, cx] (row, column):\n"
+      "  - roi_center empty (default): the frame centre, as the fractions [0.5, 0.5];\n"
+      "  - both values in [0, 1): fractions of the frame, cy = fy * frame_ny, cx = fx * frame_nx;\n"
+      "  - otherwise pixel coordinates.\n"
+      "The crop starts at row y0 = floor(cy - ny/2 + 0.5) and column x0 = floor(cx - nx/2 + 0.5) (round\n"
+      "half up). For a whole-pixel centre the centre pixel lands at index (ny/2, nx/2) (integer\n"
+      "division) of the crop, the FFT centre, for odd and even sizes; [0.5, 0.5] in an even frame with\n"
+      "an even roi is the symmetric crop. E.g. frame 8 x 8, roi [4, 3], centre [4, 4]: rows 2..5,\n"
+      "columns 3..5. A crop leaving the frame fails the item naming the frame size, roi, centre and the\n"
+      "rows and columns it needs. image, dark, flat and mask are cropped identically; pos and\n"
+      "per-frame arrays pass unchanged. Meta roi_origin [y0, x0] (added to an earlier one, so it stays\n"
+      "relative to the detector) and roi_shape [ny, nx].\n"
+      "\n"
+      "Example:\n"
+      "  - id: roi\n"
+      "    use: ptycho.roi\n"
+      "    with: {roi: [256, 256], roi_center: [0.5, 0.5]}\n";
+  static constexpr bool concurrent = true;
+
+  Param<std::vector<std::int64_t>> roi{this,   "roi",        Required{},    "crop size [ny, nx] in pixels",
+                                       Min{1}, Length{2, 2}, Unit{"pixels"}};
+  Param<std::vector<double>> roi_center{
+      this,
+      "roi_center",
+      std::vector<double>{},
+      "crop centre [cy, cx]: pixels, or fractions of the frame when both are in [0, 1); empty = frame centre",
+      Min{0},
+      Length{0, 2}};
+
+  Requires in_{this, {.arrays = {"image"}}};
+
+  void validate() const override;
+  void process(Item& item, Emit& emit) override;
+};
+
+class Orient final : public Transform {
+public:
+  static constexpr const char* summary =
+      "Rotates (counter-clockwise) and then flips every frame and the dark, flat and mask: detector orientation";
+  static constexpr const char* doc =
+      "rotate: 0, 90, 180 or 270 degrees COUNTER-CLOCKWISE as seen in an image display with row 0 at\n"
+      "the top (numpy.rot90(frame, rotate / 90)); THEN flip: none, h (mirror the columns, left <->\n"
+      "right), v (mirror the rows, top <-> bottom) or hv (both). A 3 x 2 frame (3 rows, 2 columns):\n"
+      "  input               rotate 90         rotate 90, flip h   flip h\n"
+      "  1 2                 2 4 6             6 4 2               2 1\n"
+      "  3 4                 1 3 5             5 3 1               4 3\n"
+      "  5 6                                                       6 5\n"
+      "(rotate 90 then flip h is not flip h then rotate 90, which gives 1 3 5 / 2 4 6.) rotate 90 and\n"
+      "270 swap ny and nx. image, dark, flat and mask are transformed identically; the dtype is kept.\n"
+      "Positions (\"pos\") are NOT changed: this fixes the detector's orientation, not the scan's.\n"
+      "Meta orient_rotate, orient_flip.\n"
+      "\n"
+      "Example:\n"
+      "  - id: orient\n"
+      "    use: ptycho.orient\n"
+      "    with: {rotate: 90, flip: h}\n";
+  static constexpr bool concurrent = true;
+
+  Param<int> rotate{this,     "rotate",       0, "counter-clockwise rotation in degrees: 0, 90, 180 or 270", Min{0},
+                    Max{270}, Unit{"degrees"}};
+  Param<std::string> flip{this, "flip", std::string("none"), "mirror after rotating: none, h (columns), v (rows) or hv",
+                          OneOf{{"none", "h", "v", "hv"}}};
+
+  Requires in_{this, {.arrays = {"image"}}};
+
+  void validate() const override;
+  void process(Item& item, Emit& emit) override;
+};
+
+} // namespace lumen::ptycho
