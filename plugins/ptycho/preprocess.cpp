@@ -33,21 +33,72 @@ Shape frames_like(const Array& a, std::int64_t n, std::int64_t ny, std::int64_t 
   return a.ndim() == 2 ? Shape{ny, nx} : Shape{n, ny, nx};
 }
 
+// The lower median (rank floor((m - 1) / 2), ascending) of the m finite values whose mask is 0,
+// then min(median, sat) when sat > 0: clipping is monotonic, so clipping the median is clipping
+// every value first. -inf when no value is left. u8, u16 and i16 count a histogram.
 template <typename T>
 double clipped_lower_median(const T* v, std::int64_t count, const std::uint8_t* mask, double sat) {
-  std::vector<double> keep;
-  keep.reserve(static_cast<std::size_t>(count));
-  for (std::int64_t p = 0; p < count; ++p) {
-    if (mask != nullptr && mask[p] != 0) continue;
-    double x = static_cast<double>(v[p]);
-    if (!std::isfinite(x)) continue;
-    if (sat > 0 && x >= sat) x = sat;
-    keep.push_back(x);
+  double median = -std::numeric_limits<double>::infinity();
+  if constexpr (std::is_integral_v<T> && sizeof(T) <= 2) {
+    constexpr std::int64_t lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+    std::vector<std::uint32_t> hist(static_cast<std::size_t>(hi - lo + 1), 0);
+    std::int64_t m = 0;
+    for (std::int64_t p = 0; p < count; ++p)
+      if (mask == nullptr || mask[p] == 0) {
+        ++hist[static_cast<std::size_t>(static_cast<std::int64_t>(v[p]) - lo)];
+        ++m;
+      }
+    if (m == 0) return median;
+    const std::int64_t rank = (m - 1) / 2;
+    std::int64_t below = 0;
+    for (std::size_t b = 0; b < hist.size(); ++b) {
+      below += hist[b];
+      if (below > rank) {
+        median = static_cast<double>(static_cast<std::int64_t>(b) + lo);
+        break;
+      }
+    }
+  } else {
+    std::vector<T> keep;
+    keep.reserve(static_cast<std::size_t>(count));
+    for (std::int64_t p = 0; p < count; ++p) {
+      if (mask != nullptr && mask[p] != 0) continue;
+      if constexpr (std::is_floating_point_v<T>)
+        if (!std::isfinite(v[p])) continue;
+      keep.push_back(v[p]);
+    }
+    if (keep.empty()) return median;
+    const auto mid = keep.begin() + static_cast<std::ptrdiff_t>((keep.size() - 1) / 2);
+    std::nth_element(keep.begin(), mid, keep.end());
+    median = static_cast<double>(*mid);
   }
-  if (keep.empty()) return -std::numeric_limits<double>::infinity();
-  const auto mid = keep.begin() + static_cast<std::ptrdiff_t>((keep.size() - 1) / 2);
-  std::nth_element(keep.begin(), mid, keep.end());
-  return *mid;
+  return sat > 0 ? std::min(median, sat) : median;
+}
+
+// flags[p] |= 1 where v[p] >= level (exactly, for every dtype), over `count` values.
+template <typename T>
+void flag_at_or_above(const T* __restrict v, std::int64_t count, double level, std::uint8_t* __restrict flags) {
+  if constexpr (std::is_integral_v<T>) {
+    const double c = std::ceil(level); // integers: v >= level <=> v >= ceil(level)
+    if (c > static_cast<double>(std::numeric_limits<T>::max())) return;
+    const T threshold = c <= static_cast<double>(std::numeric_limits<T>::lowest()) ? std::numeric_limits<T>::lowest()
+                                                                                   : static_cast<T>(c);
+    for (std::int64_t p = 0; p < count; ++p) flags[p] |= static_cast<std::uint8_t>(v[p] >= threshold);
+  } else {
+    for (std::int64_t p = 0; p < count; ++p) flags[p] |= static_cast<std::uint8_t>(static_cast<double>(v[p]) >= level);
+  }
+}
+
+// flags[p] |= 1 where v[p] is NaN or infinite (x - x is 0 only for finite x).
+template <typename T> void flag_nonfinite(const T* __restrict v, std::int64_t count, std::uint8_t* __restrict flags) {
+  for (std::int64_t p = 0; p < count; ++p) flags[p] |= static_cast<std::uint8_t>(!(v[p] - v[p] == T{0}));
+}
+
+// o = (v - d) / s * keep, in f32.
+template <typename T>
+void correct_frame(const T* __restrict v, const float* __restrict d, const float* __restrict s,
+                   const float* __restrict keep, float* __restrict o, std::int64_t count) {
+  for (std::int64_t p = 0; p < count; ++p) o[p] = (static_cast<float>(v[p]) - d[p]) / s[p] * keep[p];
 }
 
 } // namespace
@@ -135,17 +186,12 @@ DarkFlatResult dark_flat(const Array& raw_in, const DarkFlatInput& in, const std
   float* out = r.image.writable<float>().data();
   visit_dtype(raw.dtype(), [&]<typename T>(T) {
     const T* v = raw.view<T>().data();
-    if (in.sat > 0) {
-      for (std::int64_t i = 0; i < f.n; ++i) {
-        const T* frame = v + i * npix;
-        for (std::int64_t p = 0; p < npix; ++p) saturated[p] |= static_cast<double>(frame[p]) >= in.sat ? 1 : 0;
-      }
-    }
+    if (in.sat > 0)
+      for (std::int64_t i = 0; i < f.n; ++i) flag_at_or_above(v + i * npix, npix, in.sat, saturated.data());
+    bool any_nonfinite = false;
     if constexpr (std::is_floating_point_v<T>) {
-      for (std::int64_t i = 0; i < f.n; ++i) {
-        const T* frame = v + i * npix;
-        for (std::int64_t p = 0; p < npix; ++p) nonfinite[p] |= std::isfinite(frame[p]) ? 0 : 1;
-      }
+      for (std::int64_t i = 0; i < f.n; ++i) flag_nonfinite(v + i * npix, npix, nonfinite.data());
+      any_nonfinite = std::find(nonfinite.begin(), nonfinite.end(), 1) != nonfinite.end();
     }
     // keep[p] is 1, or 0 for pixels whose values become 0.
     std::vector<float> keep(static_cast<std::size_t>(npix));
@@ -154,13 +200,11 @@ DarkFlatResult dark_flat(const Array& raw_in, const DarkFlatInput& in, const std
       keep[p] = zero ? 0.0f : 1.0f;
     }
     for (std::int64_t i = 0; i < f.n; ++i) {
-      const T* frame = v + i * npix;
       float* o = out + i * npix;
-      for (std::int64_t p = 0; p < npix; ++p) o[p] = (static_cast<float>(frame[p]) - d[p]) / s[p] * keep[p];
-      if constexpr (std::is_floating_point_v<T>) {
+      correct_frame(v + i * npix, d.data(), s.data(), keep.data(), o, npix);
+      if (any_nonfinite)
         for (std::int64_t p = 0; p < npix; ++p)
           if (nonfinite[p] != 0) o[p] = 0.0f; // NaN * 0 is NaN
-      }
     }
   });
 
