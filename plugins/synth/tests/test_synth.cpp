@@ -315,5 +315,28 @@ TEST_CASE("the synth plugin descriptor lists every stage", "[synth][plugin]") {
     const auto stage = f.create();
     for (const lumen::ParamBase* p : stage->params()) CHECK_FALSE(p->spec().doc.empty());
   }
-  CHECK(names == std::vector<std::string>{"synth.starfield", "synth.items", "synth.noop"});
+  CHECK(names == std::vector<std::string>{"synth.starfield", "synth.items", "synth.noop", "synth.photon_movie"});
+}
+
+TEST_CASE("synth.photon_movie emits blocks of frames with their first index and the truth", "[synth][photon]") {
+  lumen::synth::PhotonMovie movie;
+  movie.frames.assign(lumen::ParamValue{std::int64_t{25}});
+  movie.frames_per_item.assign(lumen::ParamValue{std::int64_t{10}});
+  movie.width.assign(lumen::ParamValue{std::int64_t{24}});
+  movie.height.assign(lumen::ParamValue{std::int64_t{16}});
+  movie.gain.assign(lumen::ParamValue{3.0});
+  lumen::testing::Context ctx;
+  const auto items = lumen::testing::read_all(movie, ctx);
+  REQUIRE(items.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(items[i].meta.get_int("index") == static_cast<std::int64_t>(i) * 10);
+    CHECK(items[i].meta.get_int("file_index") == 0);
+    CHECK(items[i].meta.get_number("true_gain") == 3.0);
+    CHECK(items[i].meta.get_string("units") == "adu");
+    CHECK(items[i].array("image").shape() == lumen::Shape{i < 2 ? 10 : 5, 16, 24});
+  }
+  lumen::synth::PhotonMovie bad;
+  bad.lambda_min.assign(lumen::ParamValue{50.0});
+  bad.lambda_max.assign(lumen::ParamValue{10.0});
+  CHECK_THROWS_AS(bad.validate(), lumen::ConfigError);
 }
