@@ -5,6 +5,7 @@
 #   make test-sanitize   separate Debug build with AddressSanitizer + UBSan, then run every test
 #   make fuzz            clang build of the libFuzzer targets, each run for FUZZ_SECONDS (default 30)
 #   make bench           build, then bench/run_bench.sh (host overhead, throughput, peak memory)
+#   make bench-photon    build, then bench/photon/photon_bench.sh (photon codec vs the Python baseline)
 #   make format          clang-format every tracked .cpp/.hpp
 #   make clean           remove the build directories (runs/ is kept)
 #
@@ -49,7 +50,7 @@ if (( $${#missing[@]} )); then \
 fi
 endef
 
-.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench format clean
+.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench bench-photon format clean
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -90,6 +91,10 @@ fuzz: deps
 bench: build
 	@$(call ensure_packages,time)
 	bench/run_bench.sh $(BUILD_DIR)
+
+bench-photon: build
+	@$(call ensure_packages,time)
+	LUMEN=$(BUILD_DIR)/bin/lumen bench/photon/photon_bench.sh
 
 format:
 	@$(call ensure_packages,clang-format)
