@@ -72,7 +72,7 @@ template <typename Q>
   for (std::size_t i = 0; i < n; ++i) {
     const float v = y[i] * inv + 0.5f;
     out_of_range |= static_cast<int>(!(v >= 0.0f)) | static_cast<int>(!(v < limit));
-    q[i] = static_cast<Q>(std::min(std::max(v, 0.0f), top));
+    q[i] = static_cast<Q>(std::min(top, std::max(0.0f, v))); // NaN -> 0 (flagged above): never an undefined cast
   }
   return out_of_range;
 }
