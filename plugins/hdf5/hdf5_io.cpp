@@ -791,42 +791,50 @@ void H5ChunkWriter::append(const Array& data) {
   frames_ += n;
 }
 
-void H5ChunkWriter::write_attributes(const Meta& meta) {
-  H5Lock lock;
+namespace {
+// Meta entries as attributes of `obj` (the caller holds an H5Lock).
+void write_meta_attributes(hid_t obj, const Meta& meta) {
   for (const auto& e : meta.entries()) {
-    if (e.key.empty() || H5Aexists(dset_, e.key.c_str()) > 0) continue;
+    if (e.key.empty() || H5Aexists(obj, e.key.c_str()) > 0) continue;
     const Id scalar(H5Screate(H5S_SCALAR), H5Sclose);
     std::visit(
         [&](const auto& v) {
           using V = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<V, bool>) {
             const std::uint8_t b = v ? 1 : 0;
-            const Id a(H5Acreate2(dset_, e.key.c_str(), H5T_NATIVE_UINT8, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+            const Id a(H5Acreate2(obj, e.key.c_str(), H5T_NATIVE_UINT8, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
             if (a.ok()) H5Awrite(a, H5T_NATIVE_UINT8, &b);
           } else if constexpr (std::is_same_v<V, std::int64_t>) {
-            const Id a(H5Acreate2(dset_, e.key.c_str(), H5T_NATIVE_INT64, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+            const Id a(H5Acreate2(obj, e.key.c_str(), H5T_NATIVE_INT64, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
             if (a.ok()) H5Awrite(a, H5T_NATIVE_INT64, &v);
           } else if constexpr (std::is_same_v<V, double>) {
-            const Id a(H5Acreate2(dset_, e.key.c_str(), H5T_NATIVE_DOUBLE, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+            const Id a(H5Acreate2(obj, e.key.c_str(), H5T_NATIVE_DOUBLE, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
             if (a.ok()) H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
           } else if constexpr (std::is_same_v<V, std::string>) {
             const Id t(H5Tcopy(H5T_C_S1), H5Tclose);
             H5Tset_size(t, H5T_VARIABLE);
             H5Tset_cset(t, H5T_CSET_UTF8);
-            const Id a(H5Acreate2(dset_, e.key.c_str(), t, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+            const Id a(H5Acreate2(obj, e.key.c_str(), t, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
             const char* p = v.c_str();
             if (a.ok()) H5Awrite(a, t, &p);
           } else {
             if (v.empty()) return;
             const hsize_t n = v.size();
             const Id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-            const Id a(H5Acreate2(dset_, e.key.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+            const Id a(H5Acreate2(obj, e.key.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
             if (a.ok()) H5Awrite(a, H5T_NATIVE_DOUBLE, v.data());
           }
         },
         e.value);
   }
   (void)error_stack_text(); // an attribute name HDF5 refuses is skipped, not fatal
+}
+
+} // namespace
+
+void H5ChunkWriter::write_attributes(const Meta& meta) {
+  H5Lock lock;
+  write_meta_attributes(dset_, meta);
 }
 
 void H5ChunkWriter::close() {
@@ -844,6 +852,106 @@ void H5ChunkWriter::close() {
   const herr_t f = H5Fclose(file_);
   file_ = -1;
   if (d < 0 || f < 0) fail("closing the file failed");
+}
+
+// ---- H5Editor -----------------------------------------------------------------------------------
+
+H5Editor::H5Editor(const fs::path& file, std::string what) : what_(std::move(what)) {
+  H5Lock lock;
+  file_ = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file_ < 0) fail("cannot open " + file.string() + " for writing");
+}
+
+H5Editor::~H5Editor() {
+  H5Lock lock;
+  if (file_ >= 0) H5Fclose(file_);
+  (void)error_stack_text();
+}
+
+void H5Editor::fail(const std::string& what) const {
+  throw Error(with_stack(what_ + ": " + what));
+}
+
+namespace {
+
+// A dataset `path` of `type` over `space`, with missing groups created (the caller holds an H5Lock).
+hid_t create_dataset(hid_t file, const std::string& path, hid_t type, hid_t space) {
+  const Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  if (!lcpl.ok() || H5Pset_create_intermediate_group(lcpl, 1) < 0) return -1;
+  return H5Dcreate2(file, path.c_str(), type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+} // namespace
+
+void H5Editor::write_array(const std::string& path, const Array& array) {
+  if (array.ndim() < 1 || array.size() <= 0) fail("dataset '" + path + "': nothing to write (empty array)");
+  const Array c = array.contiguous_copy();
+  std::vector<hsize_t> dims;
+  for (int a = 0; a < c.ndim(); ++a) dims.push_back(static_cast<hsize_t>(c.dim(a)));
+  H5Lock lock;
+  const Id space(H5Screate_simple(c.ndim(), dims.data(), nullptr), H5Sclose);
+  const Id dset(create_dataset(file_, path, native_type(c.dtype()), space), H5Dclose);
+  if (!dset.ok()) fail("cannot create dataset '" + path + "'");
+  if (H5Dwrite(dset, native_type(c.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, c.raw()) < 0)
+    fail("cannot write dataset '" + path + "'");
+}
+
+void H5Editor::write_scalar(const std::string& path, double value) {
+  H5Lock lock;
+  const Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  const Id dset(create_dataset(file_, path, H5T_NATIVE_DOUBLE, space), H5Dclose);
+  if (!dset.ok() || H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0)
+    fail("cannot write scalar dataset '" + path + "'");
+}
+
+void H5Editor::write_scalar(const std::string& path, std::int64_t value) {
+  H5Lock lock;
+  const Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  const Id dset(create_dataset(file_, path, H5T_NATIVE_INT64, space), H5Dclose);
+  if (!dset.ok() || H5Dwrite(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0)
+    fail("cannot write scalar dataset '" + path + "'");
+}
+
+void H5Editor::write_attributes(const std::string& path, const Meta& meta) {
+  H5Lock lock;
+  const Id obj(H5Oopen(file_, path.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!obj.ok()) fail("cannot open '" + path + "' to set its attributes");
+  write_meta_attributes(obj, meta);
+}
+
+void H5Editor::write_string_list_attribute(const std::string& path, const std::string& name,
+                                           const std::vector<std::string>& values) {
+  H5Lock lock;
+  const Id obj(H5Oopen(file_, path.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!obj.ok()) fail("cannot open '" + path + "' to set attribute '" + name + "'");
+  const Id t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  const hsize_t n = values.size();
+  const Id space(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (H5Aexists(obj, name.c_str()) > 0 && H5Adelete(obj, name.c_str()) < 0)
+    fail("cannot replace attribute '" + name + "' of '" + path + "'");
+  const Id a(H5Acreate2(obj, name.c_str(), t, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!a.ok() || (n > 0 && H5Awrite(a, t, ptrs.data()) < 0))
+    fail("cannot write attribute '" + name + "' of '" + path + "'");
+}
+
+void H5Editor::soft_link(const std::string& link, const std::string& target) {
+  H5Lock lock;
+  const Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  if (!lcpl.ok() || H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
+      H5Lcreate_soft(target.c_str(), file_, link.c_str(), lcpl, H5P_DEFAULT) < 0)
+    fail("cannot create the soft link '" + link + "' -> '" + target + "'");
+}
+
+void H5Editor::close() {
+  if (file_ < 0) return;
+  H5Lock lock;
+  const herr_t r = H5Fclose(file_);
+  file_ = -1;
+  if (r < 0) fail("closing the file failed");
 }
 
 } // namespace lumen::hdf5

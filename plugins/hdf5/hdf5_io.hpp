@@ -172,4 +172,37 @@ private:
   bool closed_ = false;
 };
 
+/// An existing HDF5 file opened read-write for the small datasets, attributes and links that go
+/// beside a big dataset (e.g. once an H5ChunkWriter has written its frames and closed the file).
+/// Missing groups on the way to a path are created. Paths are relative to the root or absolute.
+/// Every method throws lumen::Error naming `what`, the path and HDF5's error stack.
+class H5Editor {
+public:
+  H5Editor(const std::filesystem::path& file, std::string what);
+  ~H5Editor();
+  H5Editor(const H5Editor&) = delete;
+  H5Editor& operator=(const H5Editor&) = delete;
+
+  /// A contiguous dataset holding `array` (rank 1-4, its own dtype; strided views are compacted).
+  void write_array(const std::string& path, const Array& array);
+  /// A scalar dataset, float64 or int64.
+  void write_scalar(const std::string& path, double value);
+  void write_scalar(const std::string& path, std::int64_t value);
+  /// Meta entries as attributes of the object at `path` ("/" for the root); the rules of
+  /// H5ChunkWriter::write_attributes (an existing attribute is kept, not replaced).
+  void write_attributes(const std::string& path, const Meta& meta);
+  /// A 1-D attribute of variable-length UTF-8 strings (e.g. a list of source files).
+  void write_string_list_attribute(const std::string& path, const std::string& name,
+                                   const std::vector<std::string>& values);
+  /// A soft link at `link` to `target` (an absolute path inside the file); it resolves when read.
+  void soft_link(const std::string& link, const std::string& target);
+  /// Closes the file; errors surface here rather than being lost in the destructor.
+  void close();
+
+private:
+  [[noreturn]] void fail(const std::string& what) const;
+  std::string what_;
+  std::int64_t file_ = -1;
+};
+
 } // namespace lumen::hdf5
