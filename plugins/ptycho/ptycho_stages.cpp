@@ -2,7 +2,10 @@
 // does and its parameters are declared in ptycho_stages.hpp; the pixel work is in preprocess.cpp.
 #include "ptycho_stages.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <sstream>
 
 namespace lumen::ptycho {
@@ -250,8 +253,216 @@ void Orient::process(Item& item, Emit& emit) {
   emit(std::move(item));
 }
 
+// ---- ptycho.write_std --------------------------------------------------------------------------
+
+namespace {
+
+// Meta keys that describe one block, not the scan: not copied to the file's attributes.
+constexpr const char* kBlockKeys[] = {"index",           "file_index",   "first_frame", "saturated_pixels",
+                                      "bad_flat_pixels", "masked_pixels"};
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// A scan scalar: the parameter when > 0, else meta `key`; else the item fails naming both ways.
+double scan_scalar(const Item& item, const char* key, double param, const char* unit) {
+  if (param > 0) return param;
+  if (const auto v = item.meta.get_number(key); v && std::isfinite(*v) && *v > 0) return *v;
+  throw InputError(who(item) + ": the scan's " + key + " is unknown: meta has no " + key + " (> 0) and the parameter " +
+                   key + " is 0; set meta " + key + " upstream (the reader) or give " +
+                   "ptycho.write_std the parameter " + key + " (in " + unit + ")");
+}
+
+std::vector<double> per_frame_values(const Item& item, const char* name, std::int64_t n) {
+  const Array& a = item.array(name);
+  if (a.ndim() != 1 || a.dim(0) != n)
+    throw InputError(who(item) + ": \"" + name + "\" has shape " + a.shape().str() + ", expected (" +
+                     std::to_string(n) + "): one value per frame");
+  const Array d = a.as(DType::f64).contiguous_copy();
+  const auto v = d.view<double>();
+  return {v.begin(), v.end()};
+}
+
+} // namespace
+
+struct WriteStd::Scan {
+  std::unique_ptr<AtomicFile> file;
+  std::unique_ptr<StdScanWriter> writer;
+  std::vector<std::shared_ptr<detail::UnitToken>> held; // released when the file is committed or dropped
+  std::optional<std::int64_t> scan_frames;
+  std::string first_id;
+  ScanHeader header;
+};
+
+WriteStd::WriteStd() : FileAggregator("{stem}_std.h5") {}
+WriteStd::~WriteStd() = default;
+
+void WriteStd::validate() const {
+  FileAggregator::validate();
+  for (const auto* p : {&energy_eV, &det_dist_m, &pixel_m})
+    if (!std::isfinite(p->get()) || p->get() < 0)
+      throw ConfigError(p->spec().name, p->spec().name + " must be > 0, or 0 to take it from meta");
+}
+
+void WriteStd::start() {
+  const int n = *threads > 0 ? *threads : ctx().threads();
+  if (*compression != "none") pool_ = std::make_unique<ThreadPool>(std::max(1, n));
+}
+
+void WriteStd::process(Item& item, Emit&) {
+  const std::string w = who(item);
+  const std::int64_t scan_id = item.meta.get_int("file_index").value_or(0);
+  if (const auto f = failed_.find(scan_id); f != failed_.end())
+    throw InputError(w + ": scan " + std::to_string(scan_id) +
+                     " (file_index) was abandoned after an earlier error, "
+                     "so no file is written for it: " +
+                     f->second);
+  auto it = scans_.find(scan_id);
+  try {
+    const Array& image = item.array("image");
+    const FrameShape f = frame_shape(image, w);
+    const std::int64_t index = item.meta.get_int("index").value_or(0);
+    if (it != scans_.end() && (f.ny != it->second->writer->ny() || f.nx != it->second->writer->nx()))
+      throw InputError(w + ": frames of " + std::to_string(f.ny) + " x " + std::to_string(f.nx) + " (" +
+                       image.shape().str() + "), but scan " + std::to_string(scan_id) + " started with frames of " +
+                       std::to_string(it->second->writer->ny()) + " x " + std::to_string(it->second->writer->nx()) +
+                       " (item '" + it->second->first_id + "'): every block of a scan has the same frame shape");
+    if (!item.has("pos"))
+      throw InputError(w + " has no \"pos\" array: ptycho.write_std needs the scan positions, (n, 2) metres [x, y]");
+    const Array& pos = item.array("pos");
+    if (pos.ndim() != 2 || pos.dim(0) != f.n || pos.dim(1) != 2)
+      throw InputError(w + ": \"pos\" has shape " + pos.shape().str() + ", expected (" + std::to_string(f.n) +
+                       ", 2): one [x, y] row per frame");
+    check_calibration(item, f);
+
+    std::vector<double> energy, exposure;
+    if (*energy_eV > 0 || !item.has("energy_eV"))
+      energy.assign(static_cast<std::size_t>(f.n), scan_scalar(item, "energy_eV", *energy_eV, "eV"));
+    else
+      energy = per_frame_values(item, "energy_eV", f.n);
+    if (item.has("exposure_s"))
+      exposure = per_frame_values(item, "exposure_s", f.n);
+    else if (const auto e = item.meta.get_number("exposure_s"))
+      exposure.assign(static_cast<std::size_t>(f.n), *e);
+
+    if (it == scans_.end()) {
+      if (index != 0)
+        throw InputError(w + " is out of order: scan " + std::to_string(scan_id) +
+                         " starts with frame 0, expected index 0, got " + std::to_string(index));
+      auto scan = std::make_unique<Scan>();
+      ScanHeader& h = scan->header;
+      h.det_dist_m = scan_scalar(item, "det_dist_m", *det_dist_m, "m");
+      h.pixel_m = scan_scalar(item, "pixel_m", *pixel_m, "m");
+      h.data_units = item.meta.get_string("units").value_or("counts");
+      if (h.data_units.empty()) h.data_units = "counts";
+      const std::filesystem::path target = target_for(item);
+      if (const auto t = targets_.find(target); t != targets_.end() && t->second != scan_id)
+        throw InputError(w + ": scans " + std::to_string(t->second) + " and " + std::to_string(scan_id) +
+                         " would both be written to " + target.string() +
+                         "; put {stem} or {file_index} in the name template");
+      targets_[target] = scan_id;
+      Meta& a = h.entry_attributes;
+      a.set("lumen_version", lumen::version());
+      a.set("run_id", ctx().run_id());
+      a.set("created", utc_now(), "UTC, when the file was written");
+      a.set("layout", *layout);
+      a.set("writer", "ptycho.write_std");
+      for (const auto& e : item.meta.entries()) {
+        bool block = false;
+        for (const char* k : kBlockKeys) block = block || e.key == k;
+        if (!block) a.set(e.key, e.value, e.comment, e.unit);
+      }
+      // The values written, where a parameter overrode meta.
+      for (const auto* p : {&energy_eV, &det_dist_m, &pixel_m})
+        if (p->get() > 0) a.set(p->spec().name, p->get(), "ptycho.write_std parameter", p->spec().unit);
+      scan->scan_frames = item.meta.get_int("scan_frames");
+      scan->first_id = item.id();
+      scan->file = std::make_unique<AtomicFile>(target);
+      scan->file->release_stream(); // HDF5 opens the temporary file by name
+      scan->writer = std::make_unique<StdScanWriter>(scan->file->temp_path(), parse_layout(*layout), f.ny, f.nx,
+                                                     hdf5::codec_from_name(*compression), *level, pool_.get(),
+                                                     "scan " + std::to_string(scan_id) + " (" + target.string() + ")");
+      it = scans_.emplace(scan_id, std::move(scan)).first;
+    }
+    Scan& scan = *it->second;
+    StdScanWriter& sw = *scan.writer;
+    if (index != sw.frames())
+      throw InputError(w + " is out of order: scan " + std::to_string(scan_id) +
+                       " expected the block starting at frame " + std::to_string(sw.frames()) +
+                       " (frames written so far), got index " + std::to_string(index) +
+                       " (ptycho.write_std needs the blocks in order, without gaps)");
+    if (scan.scan_frames && sw.frames() + f.n > *scan.scan_frames)
+      throw InputError(w + ": frames " + std::to_string(index) + ".." + std::to_string(index + f.n - 1) +
+                       " exceed the scan's scan_frames = " + std::to_string(*scan.scan_frames));
+    sw.append(image, pos, energy, exposure);
+    if (item.has("mask")) sw.add_mask(item.array("mask"));
+    if (item.has("dark")) sw.set_dark(item.array("dark"));
+    if (item.has("flat")) sw.set_flat(item.array("flat"));
+    if (!item.provenance.source_file.empty()) {
+      auto& files = scan.header.source_files;
+      if (std::find(files.begin(), files.end(), item.provenance.source_file) == files.end())
+        files.push_back(item.provenance.source_file);
+    }
+    // The unit is done only when the file is: hold its token until the scan is committed.
+    if (item.unit_token()) scan.held.push_back(item.unit_token());
+    if (scan.scan_frames && sw.frames() == *scan.scan_frames) {
+      commit(scan);
+      scans_.erase(it);
+    }
+  } catch (const std::exception& e) {
+    // The scan cannot be complete any more: drop its file (the temporary is removed) and fail
+    // this item; later items of the scan fail naming this error.
+    failed_[scan_id] = w + ": " + e.what();
+    if (it != scans_.end()) scans_.erase(it);
+    throw;
+  }
+}
+
+void WriteStd::commit(Scan& scan) {
+  struct Release { // whatever happens, the tokens go back
+    std::vector<std::shared_ptr<detail::UnitToken>>& held;
+    ~Release() { held.clear(); }
+  } release{scan.held};
+  StdScanWriter& sw = *scan.writer;
+  const std::int64_t frames = sw.frames();
+  scan.header.entry_attributes.set("scan_frames", frames);
+  scan.header.entry_attributes.set("masked_pixels", sw.masked_pixels(), "pixels set in the scan's OR-ed mask");
+  sw.close(scan.header);
+  scan.writer.reset();
+  const std::filesystem::path target = scan.file->target();
+  const auto bytes = scan.file->commit();
+  scan.file.reset();
+  ctx().record_output(target, bytes);
+  ctx().log(LogLevel::info, "wrote " + std::to_string(frames) + " frames (first item '" + scan.first_id + "') to " +
+                                target.string() + " (layout " + *layout + ")");
+}
+
+void WriteStd::finish(Emit&) {
+  std::string errors;
+  for (auto& [scan_id, scan] : scans_) {
+    try {
+      if (scan->scan_frames && scan->writer->frames() != *scan->scan_frames)
+        throw InputError("truncated scan: " + std::to_string(scan->writer->frames()) +
+                         " of scan_frames = " + std::to_string(*scan->scan_frames) + " frames arrived (first item '" +
+                         scan->first_id + "'); the file " + scan->file->target().string() + " is not written");
+      commit(*scan);
+    } catch (const std::exception& e) {
+      errors += (errors.empty() ? "" : "; ") + std::string("scan ") + std::to_string(scan_id) + ": " + e.what();
+    }
+  }
+  scans_.clear(); // uncommitted files: their temporaries are removed here
+  if (!errors.empty()) throw InputError(errors);
+}
+
 } // namespace lumen::ptycho
 
 LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::DarkFlat>("ptycho.dark_flat"),
              lumen::stage<lumen::ptycho::Group>("ptycho.group"), lumen::stage<lumen::ptycho::Roi>("ptycho.roi"),
-             lumen::stage<lumen::ptycho::Orient>("ptycho.orient"));
+             lumen::stage<lumen::ptycho::Orient>("ptycho.orient"),
+             lumen::stage<lumen::ptycho::WriteStd>("ptycho.write_std"));

@@ -4,6 +4,7 @@
 //   ptycho.group      transform   frames_per_pos exposures per position: sum|mean|first|best|none
 //   ptycho.roi        transform   crop [ny, nx] around a centre in pixels or fractions
 //   ptycho.orient     transform   rotate 0|90|180|270 (counter-clockwise), then flip none|h|v|hv
+//   ptycho.write_std  aggregator  one standardized HDF5 (or CXI 1.6) file per scan, for PtyPy & co.
 //
 // A scan streams as items, each a block of consecutive frames:
 //   "image"       (n, ny, nx), any dtype (a 2-D (ny, nx) image is one frame)
@@ -24,12 +25,16 @@
 //     - {id: group, use: ptycho.group, with: {frames_per_pos: 2, grouping: sum}}
 //     - {id: roi, use: ptycho.roi, with: {roi: [256, 256], roi_center: [0.5, 0.5]}}
 //     - {id: orient, use: ptycho.orient, with: {rotate: 90, flip: h}}
+//     - {id: out, use: ptycho.write_std, with: {layout: std, compression: shuffle+deflate}}
 #pragma once
 
 #include "lumen/lumen.hpp"
 #include "preprocess.hpp"
+#include "std_writer.hpp"
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -200,6 +205,78 @@ public:
 
   void validate() const override;
   void process(Item& item, Emit& emit) override;
+};
+
+class WriteStd final : public FileAggregator {
+public:
+  static constexpr const char* summary =
+      "Writes each scan as one standardized ptychography HDF5 file (layout std, or CXI 1.6 with layout cxi)";
+  static constexpr const char* doc =
+      "One file per scan (meta file_index), name expanded with the scan's first item (default\n"
+      "{stem}_std.h5). The frames are written as their blocks arrive (in order; this stage asks for\n"
+      "ordered input), as float32, one frame per chunk, optionally shuffle+deflate. The file appears\n"
+      "atomically once the scan is complete: when meta scan_frames frames are written, or at the end of\n"
+      "the run when scan_frames is unknown; the scan's work units count as done only then.\n"
+      "layout std (documented in schemas/ptycho_std.md):\n"
+      "  /entry/data f32 (N, ny, nx); /entry/pos f64 (N, 2) m [x, y]; /entry/posx_m, /entry/posy_m f64 (N,);\n"
+      "  /entry/energy_eV f64 () or (N,) when frames differ; /entry/det_dist_m, /entry/pixel_m f64 ();\n"
+      "  /entry/exposure_s f64 () or (N,) (when known); /entry/mask u8 (ny, nx), 1 = bad, the OR of the\n"
+      "  masks of ALL blocks; /entry/dark, /entry/flat f32 (ny, nx) when the items carry them.\n"
+      "layout cxi (CXI 1.6, SI units): /cxi_version 160; entry_1/instrument_1/detector_1/data, distance,\n"
+      "  x_pixel_size, y_pixel_size (m), mask (uint32, 1 = bad = CXI bit 0), count_time (s);\n"
+      "  entry_1/instrument_1/source_1/energy in J (eV * 1.602176634e-19) and wavelength (m);\n"
+      "  entry_1/sample_1/geometry_1/translation f64 (N, 3) m [x, y, 0]; entry_1/data_1/data and\n"
+      "  entry_1/data_1/translation are soft links to them.\n"
+      "Every dataset has a units attribute (m, eV, J, s, 1; the data and dark take meta units, default\n"
+      "counts). The entry group's attributes: source_files (list), lumen_version, run_id, created (UTC,\n"
+      "ISO 8601), layout, masked_pixels and the first item's meta (every preprocessing key: dark_subtracted,\n"
+      "flat_divided, frames_per_pos, grouping, roi_origin, roi_shape, orient_rotate, orient_flip, ...).\n"
+      "Scan scalars: energy_eV, det_dist_m, pixel_m from these parameters when > 0, else from meta (energy\n"
+      "also per frame from the array \"energy_eV\"); exposure_s from the array \"exposure_s\" or meta.\n"
+      "Checks (each fails the item, and the scan, whose file is then never written): a missing scalar\n"
+      "(named, with both ways to give it); no \"pos\" or pos rows != frames; a frame shape other than the\n"
+      "first block's; a block whose meta index is not the number of frames written so far (out of order\n"
+      "or a gap); more frames than scan_frames. A scan that ends with fewer frames than scan_frames fails\n"
+      "as truncated at the end of the run and leaves no file (not even a temporary one).\n"
+      "\n"
+      "Example:\n"
+      "  - id: out\n"
+      "    use: ptycho.write_std\n"
+      "    with: {layout: cxi, name: \"{stem}.cxi\", compression: shuffle+deflate}\n";
+  static constexpr bool concurrent = false; // open files
+  static constexpr bool ordered_input = true;
+
+  WriteStd();
+  ~WriteStd() override; // Scan is complete only in the .cpp
+
+  Param<std::string> layout{this, "layout", std::string("std"),
+                            "std (/entry/data, /entry/posx_m, ...) or cxi (CXI 1.6: entry_1/instrument_1/...)",
+                            OneOf{{"std", "cxi"}}};
+  Param<std::string> compression{this, "compression", std::string("none"),
+                                 "frame chunks: none or shuffle+deflate (HDF5's standard filters)",
+                                 OneOf{{"none", "shuffle+deflate"}}};
+  Param<int> level{this, "level", 1, "deflate level, 1 (fastest) to 9 (smallest)", Min{1}, Max{9}};
+  Param<int> threads{this, "threads", 0, "compression threads; 0 = the run's --threads", Min{0}, Max{256}};
+  Param<double> energy_eV{this,   "energy_eV", 0.0, "photon energy; 0 = from meta energy_eV or the array energy_eV",
+                          Min{0}, Unit{"eV"}};
+  Param<double> det_dist_m{this,   "det_dist_m", 0.0, "sample-detector distance; 0 = from meta det_dist_m",
+                           Min{0}, Unit{"m"}};
+  Param<double> pixel_m{this, "pixel_m", 0.0, "detector pixel size; 0 = from meta pixel_m", Min{0}, Unit{"m"}};
+
+  Requires in_{this, {.arrays = {"image", "pos"}}};
+
+  void validate() const override;
+  void start() override;
+  void process(Item& item, Emit& emit) override;
+  void finish(Emit& emit) override;
+
+private:
+  struct Scan; // one open file
+  void commit(Scan& scan);
+  std::unique_ptr<ThreadPool> pool_;
+  std::map<std::int64_t, std::unique_ptr<Scan>> scans_;
+  std::map<std::int64_t, std::string> failed_; // file_index -> why the scan was abandoned
+  std::map<std::filesystem::path, std::int64_t> targets_;
 };
 
 } // namespace lumen::ptycho

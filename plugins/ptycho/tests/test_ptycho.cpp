@@ -1,7 +1,8 @@
 // Unit tests for the `ptycho` set: dark/flat/saturation on hand-computed values, every grouping
 // mode against hand-computed frames, ROI centres (pixels, fractions, odd and even sizes) and
 // its out-of-bounds error, every rotate x flip combination on asymmetric patterns, calibration
-// arrays following the frames, parameter errors, and the plugin descriptor.
+// arrays following the frames, parameter errors, and the plugin descriptor. ptycho.write_std is
+// tested in test_write_std.cpp.
 //
 // Run: build/bin/test_ptycho   (or ctest -R ptycho)
 #include "lumen/testing.hpp"
@@ -839,7 +840,7 @@ TEST_CASE("a small scan through dark_flat, group, roi and orient stays consisten
   CHECK(out.meta.get_int("scan_frames") == 2);
 }
 
-TEST_CASE("the ptycho plugin descriptor lists its four stages", "[ptycho][plugin]") {
+TEST_CASE("the ptycho plugin descriptor lists its five stages", "[ptycho][plugin]") {
   const LumenPluginDescriptor* d = lumen_plugin_descriptor();
   CHECK(std::string(d->set_name) == "ptycho");
   CHECK(std::string(d->set_version) == "0.1.0");
@@ -847,10 +848,13 @@ TEST_CASE("the ptycho plugin descriptor lists its four stages", "[ptycho][plugin
   std::vector<std::string> names;
   for (const auto& s : table->stages) {
     names.push_back(s.name);
-    CHECK(s.concurrent);
+    const bool writer = names.back() == "ptycho.write_std"; // one open file per scan, blocks in order
+    CHECK(s.concurrent == !writer);
+    CHECK(s.ordered_input == writer);
     CHECK(contains(s.doc, "Example:"));
     const auto stage = s.create();
     for (const ParamBase* param : stage->params()) CHECK_FALSE(param->spec().doc.empty());
   }
-  CHECK(names == std::vector<std::string>{"ptycho.dark_flat", "ptycho.group", "ptycho.roi", "ptycho.orient"});
+  CHECK(names == std::vector<std::string>{"ptycho.dark_flat", "ptycho.group", "ptycho.roi", "ptycho.orient",
+                                          "ptycho.write_std"});
 }
