@@ -150,6 +150,68 @@ void PhotonMovie::read(const WorkUnit& unit, Emit& emit) {
   emit(std::move(item));
 }
 
+// ---- synth.ptycho_scan -------------------------------------------------------------------------
+
+PtychoScanSpec PtychoScan::spec() const {
+  PtychoScanSpec s;
+  s.size = *size;
+  s.positions = *positions;
+  s.frames_per_pos = *frames_per_pos;
+  s.spiral = *scan == "spiral";
+  s.step_m = *step_m;
+  s.energy_eV = *energy_eV;
+  s.det_dist_m = *det_dist_m;
+  s.pixel_m = *pixel_m;
+  s.exposure_s = *exposure_s;
+  s.probe_radius_px = *probe_radius_px;
+  s.photons = *photons;
+  s.dark_adu = *dark_adu;
+  s.read_noise_adu = *read_noise_adu;
+  s.flat_variation = *flat_variation;
+  s.sat_adu = *sat_adu;
+  s.seed = static_cast<std::uint64_t>(*seed);
+  return s;
+}
+
+std::vector<WorkUnit> PtychoScan::plan() {
+  scene_ = std::make_unique<const PtychoScene>(spec());
+  std::string common = "synth.ptycho_scan";
+  for (const ParamBase* p : params())
+    if (p->spec().name != "frames_per_item") common += ' ' + p->spec().name + '=' + param_value_text(p->current());
+  const std::int64_t total = scene_->spec().frames();
+  const std::int64_t fpp = *frames_per_pos;
+  const std::int64_t block = std::max<std::int64_t>(fpp, *frames_per_item / fpp * fpp);
+  std::vector<WorkUnit> units;
+  for (std::int64_t b = 0; b < total; b += block) {
+    const std::int64_t e = std::min(total, b + block);
+    units.push_back(WorkUnit{.id = numbered_id("ptycho_scan", 4, b),
+                             .identity = common + " frames=[" + std::to_string(b) + "," + std::to_string(e) + ")",
+                             .begin = b,
+                             .end = e});
+  }
+  return units;
+}
+
+void PtychoScan::read(const WorkUnit& unit, Emit& emit) {
+  PtychoBlock block = render_ptycho_frames(*scene_, unit.begin, unit.end);
+  Item item(unit.id);
+  item.set("image", std::move(block.frames));
+  item.set("pos", std::move(block.pos));
+  item.set("dark", scene_->dark());
+  item.set("flat", scene_->flat());
+  item.meta.set(keys::units, "adu");
+  item.meta.set(keys::domain, "ptychography");
+  item.meta.set("index", unit.begin, "first frame of this block in the scan");
+  item.meta.set("file_index", std::int64_t{0}, "the scan");
+  item.meta.set("scan_frames", scene_->spec().frames(), "frames in the whole scan");
+  item.meta.set("energy_eV", MetaValue{*energy_eV}, "photon energy", "eV");
+  item.meta.set("det_dist_m", MetaValue{*det_dist_m}, "sample-detector distance", "m");
+  item.meta.set("pixel_m", MetaValue{*pixel_m}, "detector pixel size", "m");
+  item.meta.set("exposure_s", MetaValue{*exposure_s}, "exposure per frame", "s");
+  item.meta.set("sat", MetaValue{*sat_adu}, "saturation level of the detector", "ADU");
+  emit(std::move(item));
+}
+
 // ---- synth.items -------------------------------------------------------------------------------
 
 std::vector<WorkUnit> Items::plan() {
@@ -171,4 +233,5 @@ void Items::read(const WorkUnit& unit, Emit& emit) {
 
 LUMEN_PLUGIN("synth", "1.0.0", "MIT", lumen::stage<lumen::synth::Starfield>("synth.starfield"),
              lumen::stage<lumen::synth::Items>("synth.items"), lumen::stage<lumen::synth::Noop>("synth.noop"),
-             lumen::stage<lumen::synth::PhotonMovie>("synth.photon_movie"));
+             lumen::stage<lumen::synth::PhotonMovie>("synth.photon_movie"),
+             lumen::stage<lumen::synth::PtychoScan>("synth.ptycho_scan"));

@@ -4,6 +4,7 @@
 //   synth.items      reader     N tiny items filled with their index (measures host overhead)
 //   synth.noop       transform  passes items on unchanged (measures host overhead)
 //   synth.photon_movie reader   Poisson movies of blinking cells with a known gain and zero level
+//   synth.ptycho_scan  reader   far-field ptychography scans (probe x object, FFT, Poisson, dark, flat)
 //
 // Example pipeline:
 //   stages:
@@ -19,6 +20,7 @@
 
 #include "lumen/lumen.hpp"
 #include "photon_movie.hpp"
+#include "ptycho_scan.hpp"
 #include "starfield.hpp"
 
 #include <cstdint>
@@ -131,6 +133,63 @@ public:
 private:
   [[nodiscard]] PhotonMovieSpec spec() const;
   std::unique_ptr<const PhotonScene> scene_; // made in plan(), read concurrently
+};
+
+class PtychoScan final : public Reader {
+public:
+  static constexpr const char* summary =
+      "Synthetic ptychography scan: far-field diffraction of a probe scanning an object, Poisson noise, dark, flat";
+  static constexpr const char* doc =
+      "Renders `positions` scan positions (Fermat spiral or raster of pitch step_m, metres, centred on\n"
+      "0), each exposed frames_per_pos times: counts = Poisson(photons * |FFT(probe * object patch)|^2,\n"
+      "normalised), ADU = min(sat_adu, round(counts * flat + dark + N(0, read_noise_adu))), u16, size x\n"
+      "size pixels, zero frequency at (size/2, size/2). The probe is a circular aperture\n"
+      "(probe_radius_px object pixels, 0 = size/8); the object a random complex transmission; the\n"
+      "object-plane pixel is wavelength * det_dist_m / (size * pixel_m). The scene depends on `seed`,\n"
+      "the noise of frame f on (seed, f). Items are blocks of frames_per_item frames (rounded down to\n"
+      "a multiple of frames_per_pos): image (n, size, size) u16, pos (n, 2) f64 metres [x, y], and\n"
+      "the scan's dark and flat (size, size) f32 shared by every item; meta index (first frame),\n"
+      "file_index 0, scan_frames, energy_eV, det_dist_m, pixel_m, exposure_s, sat (= sat_adu), units\n"
+      "adu, domain ptychography. The item layout is what the ptycho stages read.\n"
+      "\n"
+      "Example:\n"
+      "  - id: scan\n"
+      "    use: synth.ptycho_scan\n"
+      "    with: {positions: 200, frames_per_pos: 2, size: 256, scan: raster}\n";
+  static constexpr bool concurrent = true;
+
+  Param<int> size{this, "size", 128, "detector frame size (size x size)", Min{8}, Max{4096}, Unit{"px"}};
+  Param<std::int64_t> positions{this, "positions", 64, "scan positions", Min{1}, Max{1000000}};
+  Param<int> frames_per_pos{this, "frames_per_pos", 1, "exposures per position", Min{1}, Max{1000}};
+  Param<std::string> scan{this, "scan", std::string("spiral"), "position pattern: spiral (Fermat) or raster",
+                          OneOf{{"spiral", "raster"}}};
+  Param<double> step_m{this, "step_m", 0.0, "scan step; 0 = 0.6 probe radii", Min{0}, Unit{"m"}};
+  Param<double> energy_eV{this, "energy_eV", 700.0, "photon energy", Min{1}, Max{1e6}, Unit{"eV"}};
+  Param<double> det_dist_m{this, "det_dist_m", 2.0, "sample-detector distance", Min{1e-4}, Max{1e3}, Unit{"m"}};
+  Param<double> pixel_m{this, "pixel_m", 75e-6, "detector pixel size", Min{1e-7}, Max{1e-2}, Unit{"m"}};
+  Param<double> exposure_s{this, "exposure_s", 0.1, "exposure per frame", Min{0}, Unit{"s"}};
+  Param<double> probe_radius_px{this, "probe_radius_px", 0.0, "probe aperture radius in object pixels; 0 = size/8",
+                                Min{0}};
+  Param<double> photons{this, "photons", 1e6, "photons per frame", Min{0}, Max{1e12}};
+  Param<double> dark_adu{this, "dark_adu", 100.0, "dark level", Min{0}, Max{60000}, Unit{"ADU"}};
+  Param<double> read_noise_adu{this, "read_noise_adu", 2.0, "Gaussian read noise RMS", Min{0}, Unit{"ADU"}};
+  Param<double> flat_variation{this, "flat_variation", 0.05, "flat-field modulation (1 +- this)", Min{0}, Max{0.9}};
+  Param<double> sat_adu{this,   "sat_adu",  60000.0,    "saturation level (values clip here)",
+                        Min{1}, Max{65535}, Unit{"ADU"}};
+  Param<std::int64_t> frames_per_item{this, "frames_per_item", 100,
+                                      "frames per item (rounded down to a multiple of "
+                                      "frames_per_pos)",
+                                      Min{1}};
+  Param<std::int64_t> seed{this, "seed", 1, "random seed of object and noise", Min{0}};
+
+  Produces out_{this, {.arrays = {"image", "pos", "dark", "flat"}, .meta_keys = {"scan_frames"}, .units = "adu"}};
+
+  [[nodiscard]] std::vector<WorkUnit> plan() override;
+  void read(const WorkUnit& unit, Emit& emit) override;
+
+private:
+  [[nodiscard]] PtychoScanSpec spec() const;
+  std::unique_ptr<const PtychoScene> scene_; // made in plan(), read concurrently
 };
 
 class Items final : public Reader {

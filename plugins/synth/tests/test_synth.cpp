@@ -7,6 +7,7 @@
 //     use: synth.starfield
 //     with: {count: 3, seed: 9}
 #include "lumen/testing.hpp"
+#include "lumen_test_files.hpp"
 #include "starfield.hpp"
 #include "synth_stages.hpp"
 
@@ -315,7 +316,8 @@ TEST_CASE("the synth plugin descriptor lists every stage", "[synth][plugin]") {
     const auto stage = f.create();
     for (const lumen::ParamBase* p : stage->params()) CHECK_FALSE(p->spec().doc.empty());
   }
-  CHECK(names == std::vector<std::string>{"synth.starfield", "synth.items", "synth.noop", "synth.photon_movie"});
+  CHECK(names == std::vector<std::string>{"synth.starfield", "synth.items", "synth.noop", "synth.photon_movie",
+                                          "synth.ptycho_scan"});
 }
 
 TEST_CASE("synth.photon_movie emits blocks of frames with their first index and the truth", "[synth][photon]") {
@@ -339,4 +341,62 @@ TEST_CASE("synth.photon_movie emits blocks of frames with their first index and 
   bad.lambda_min.assign(lumen::ParamValue{50.0});
   bad.lambda_max.assign(lumen::ParamValue{10.0});
   CHECK_THROWS_AS(bad.validate(), lumen::ConfigError);
+}
+
+TEST_CASE("synth.ptycho_scan: diffraction blocks with positions, shared dark and flat, reproducible",
+          "[synth][ptycho]") {
+  lumen::synth::PtychoScanSpec spec;
+  spec.size = 32;
+  spec.positions = 9;
+  spec.frames_per_pos = 2;
+  spec.spiral = false;
+  spec.photons = 2e5;
+  spec.sat_adu = 3000;
+  const lumen::synth::PtychoScene scene(spec);
+  const auto all = lumen::synth::render_ptycho_frames(scene, 0, 18);
+  const auto part = lumen::synth::render_ptycho_frames(scene, 6, 10);
+  CHECK(all.frames.shape() == lumen::Shape{18, 32, 32});
+  CHECK(lumen::test::same_pixels(all.frames.slice(6, 10).contiguous_copy(), part.frames));
+  CHECK(lumen::test::same_pixels(all.pos.slice(6, 10).contiguous_copy(), part.pos));
+  const auto pos = all.pos.view<double>();
+  // Exposures of one position share its coordinates; a 3 x 3 raster centred on 0.
+  for (int f = 0; f < 18; f += 2) {
+    CHECK(pos.at(f, 0) == pos.at(f + 1, 0));
+    CHECK(pos.at(f, 1) == pos.at(f + 1, 1));
+  }
+  CHECK(pos.at(8, 0) == Approx(0.0).margin(1e-15)); // position 4: the centre of the raster
+  CHECK(pos.at(0, 0) == Approx(-spec.step()));
+  // Photons land around the zero frequency at (size/2, size/2); the central peak saturates.
+  const auto img = all.frames.view<std::uint16_t>();
+  double total = 0, cy = 0, cx = 0;
+  std::uint16_t peak = 0;
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) {
+      const double v = img.at(0, y, x) - 100.0; // minus the dark level
+      total += v;
+      cy += v * y;
+      cx += v * x;
+      peak = std::max(peak, img.at(0, y, x));
+    }
+  CHECK(std::abs(cy / total - 16) < 2);
+  CHECK(std::abs(cx / total - 16) < 2);
+  CHECK(peak == 3000);
+  // Different positions give different patterns; the same position's exposures differ by noise only.
+  CHECK_FALSE(
+      lumen::test::same_pixels(all.frames.slice(0, 1).contiguous_copy(), all.frames.slice(2, 3).contiguous_copy()));
+
+  lumen::synth::PtychoScan stage;
+  stage.positions.assign(lumen::ParamValue{std::int64_t{5}});
+  stage.frames_per_pos.assign(lumen::ParamValue{std::int64_t{2}});
+  stage.frames_per_item.assign(lumen::ParamValue{std::int64_t{5}}); // rounded down to 4
+  stage.size.assign(lumen::ParamValue{std::int64_t{16}});
+  TestContext ctx;
+  const auto items = lumen::testing::read_all(stage, ctx);
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].array("image").dim(0) == 4);
+  CHECK(items[2].array("image").dim(0) == 2);
+  CHECK(items[1].meta.get_int("index") == 4);
+  CHECK(items[1].meta.get_int("scan_frames") == 10);
+  CHECK(items[0].array("dark").raw() == items[2].array("dark").raw()); // shared, not copied
+  CHECK(items[0].meta.get_number("energy_eV") == 700.0);
 }
