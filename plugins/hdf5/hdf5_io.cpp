@@ -337,8 +337,6 @@ Array H5Reader::read(const std::string& dataset, std::int64_t begin, std::int64_
   const int rank = static_cast<int>(di.dims.size());
   const bool range = end > begin;
   if (range) {
-    if (rank < 2)
-      fail("dataset '" + dataset + "' is 1-D (" + di.shape_text() + "); frame ranges need a stack (rank 3 or 4)");
     if (begin < 0 || end > di.dims[0])
       fail("frames [" + std::to_string(begin) + ", " + std::to_string(end) + ") are outside dataset '" + dataset +
            "' of " + std::to_string(di.dims[0]) + " frames (" + di.shape_text() + ")");
@@ -369,7 +367,7 @@ Array H5Reader::read(const std::string& dataset, std::int64_t begin, std::int64_
          " bytes: corrupt");
 
   Shape shape;
-  const bool drop = range && squeeze && count[0] == 1;
+  const bool drop = range && squeeze && count[0] == 1 && rank >= 2; // a 1-D list stays 1-D
   for (int a = drop ? 1 : 0; a < rank; ++a) shape.dims[shape.ndim++] = static_cast<std::int64_t>(count[a]);
   Array out = Array::uninitialized(tm.dtype, shape);
   std::vector<std::int64_t> wide; // 64-bit integers land here first
@@ -398,6 +396,55 @@ Array H5Reader::read(const std::string& dataset, std::int64_t begin, std::int64_
       dst[i] = is_unsigned ? static_cast<double>(static_cast<std::uint64_t>(v)) : static_cast<double>(v);
     }
   }
+  return out;
+}
+
+bool H5Reader::has_dataset(const std::string& path) {
+  H5Lock lock;
+  if (path.empty() || H5LTpath_valid(file_, path.c_str(), 1) <= 0) {
+    (void)error_stack_text();
+    return false;
+  }
+  H5O_info_t oi{};
+  const bool is = H5Oget_info_by_name(file_, path.c_str(), &oi, H5P_DEFAULT) >= 0 && oi.type == H5O_TYPE_DATASET;
+  (void)error_stack_text();
+  return is;
+}
+
+std::vector<std::int64_t> H5Reader::dims(const std::string& dataset) {
+  H5Lock lock;
+  if (dataset.empty() || H5LTpath_valid(file_, dataset.c_str(), 1) <= 0) missing(dataset);
+  H5O_info_t oi{};
+  if (H5Oget_info_by_name(file_, dataset.c_str(), &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+    throw InputError(path_.string() + ": '" + dataset + "' is not a dataset" +
+                     (oi.type == H5O_TYPE_GROUP ? "; it is a group holding: " + children(dataset) : std::string()));
+  const Id d(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  const Id space(d.ok() ? H5Dget_space(d) : -1, H5Sclose);
+  if (!space.ok()) fail("cannot read the shape of '" + dataset + "'");
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0 || rank > 32) fail("cannot read the shape of '" + dataset + "'");
+  hsize_t d32[32];
+  H5Sget_simple_extent_dims(space, d32, nullptr);
+  return {d32, d32 + rank};
+}
+
+std::vector<double> H5Reader::read_numbers(const std::string& dataset) {
+  const std::vector<std::int64_t> shape = dims(dataset);
+  std::uint64_t n = 1;
+  for (const auto v : shape) n *= static_cast<std::uint64_t>(v);
+  if (n > (std::uint64_t{1} << 20))
+    fail("dataset '" + dataset + "' (" + join_dims(shape) + ") holds " + std::to_string(n) +
+         " values; read_numbers is for small datasets");
+  H5Lock lock;
+  const Id d(H5Dopen2(file_, dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  const Id type(d.ok() ? H5Dget_type(d) : -1, H5Tclose);
+  if (!type.ok()) fail("cannot open dataset '" + dataset + "'");
+  const H5T_class_t cls = H5Tget_class(type);
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    fail("dataset '" + dataset + "' does not hold numbers (HDF5 class " + std::to_string(static_cast<int>(cls)) + ")");
+  std::vector<double> out(static_cast<std::size_t>(n));
+  if (n > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    fail("cannot read dataset '" + dataset + "'");
   return out;
 }
 

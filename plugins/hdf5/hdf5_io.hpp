@@ -83,10 +83,19 @@ public:
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
   /// Shape and dtype of `dataset`; a missing one throws InputError listing nearby objects.
   [[nodiscard]] DatasetInfo info(const std::string& dataset);
-  /// Reads `dataset` whole (begin == end == 0) or indices [begin, end) of axis 0. `squeeze`
-  /// drops axis 0 when the range is one index.
+  /// Reads `dataset` whole (begin == end == 0) or indices [begin, end) of axis 0 (any rank >= 1:
+  /// frames of a stack, rows of an (N, 2) table, elements of an (N,) list). `squeeze` drops axis 0
+  /// when the range is one index.
   [[nodiscard]] Array read(const std::string& dataset, std::int64_t begin = 0, std::int64_t end = 0,
                            bool squeeze = false);
+  /// True when `path` names a dataset (every link on the way exists).
+  [[nodiscard]] bool has_dataset(const std::string& path);
+  /// Dimensions of `dataset`, outermost first; empty for a scalar dataset (which info() refuses).
+  /// A missing one throws like info().
+  [[nodiscard]] std::vector<std::int64_t> dims(const std::string& dataset);
+  /// Every value of a small numeric dataset (scalar or any rank, at most 2^20 values) as f64,
+  /// e.g. a distance or a pixel size stored as () or (1,).
+  [[nodiscard]] std::vector<double> read_numbers(const std::string& dataset);
   /// Paths ("/entry/data/data") of every dataset of rank `rank` in the file, in visit order.
   [[nodiscard]] std::vector<std::string> datasets_of_rank(int rank);
   /// Scalar and 1-D attributes of `dataset` (numbers, strings, numeric lists) into `meta`.
