@@ -46,6 +46,205 @@ void check_calibration(const Item& item, const FrameShape& f) {
 
 } // namespace
 
+// ---- ptycho.read_ad, ptycho.read_cxi -----------------------------------------------------------
+
+namespace {
+
+const std::vector<std::string> kHdf5Extensions{".h5", ".hdf5", ".hdf", ".nxs", ".cxi"};
+
+double unit_factor(const std::string& u) {
+  if (u == "m" || u == "eV" || u == "s") return 1;
+  if (u == "mm" || u == "ms") return 1e-3;
+  if (u == "um") return 1e-6;
+  if (u == "nm") return 1e-9;
+  if (u == "keV") return 1e3;
+  throw Error("unknown unit '" + u + "'");
+}
+
+} // namespace
+
+ScanFileReader::ScanFileReader() : FileReader(kHdf5Extensions, "HDF5 (areaDetector NDFileHDF5 or CXI)") {}
+
+std::int64_t ScanFileReader::block_frames() const {
+  const std::int64_t fpp = *frames_per_pos;
+  return std::max(fpp, *frames_per_item / fpp * fpp);
+}
+
+const ScanSource& ScanFileReader::source() {
+  if (!source_) source_ = make_source();
+  return *source_;
+}
+
+void ScanFileReader::start() {
+  source_ = make_source();
+}
+
+std::vector<WorkUnit> ScanFileReader::plan() {
+  const ScanSource& src = source();
+  const auto files = input_files();
+  const std::int64_t step = block_frames();
+  std::vector<WorkUnit> planned_units;
+  std::lock_guard lock(mu_);
+  cache_.clear();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& file = files[i];
+    const auto file_index = static_cast<std::int64_t>(i);
+    // The frame count cuts the blocks. A file that cannot say gets one whole-file unit whose read
+    // fails with the reason; one bad file never stops planning.
+    std::int64_t n = -1;
+    try {
+      hdf5::H5Reader r(file);
+      n = scan_frames(r, src);
+    } catch (const InputError&) {
+    }
+    std::int64_t planned = 0;
+    if (n <= 0) {
+      planned_units.push_back(file_unit(file, file_index));
+      planned = 1;
+    } else {
+      for (std::int64_t b = 0; b < n; b += step, ++planned)
+        planned_units.push_back(file_unit(file, file_index, b, std::min(n, b + step)));
+    }
+    cache_[file.string()].remaining += planned;
+  }
+  return planned_units;
+}
+
+std::shared_ptr<const ScanInfo> ScanFileReader::scan_info(const WorkUnit& unit, hdf5::H5Reader& r) {
+  std::lock_guard lock(mu_);
+  Cached& c = cache_[unit.source_file];
+  if (!c.info && c.error.empty()) {
+    try {
+      c.info = std::make_shared<const ScanInfo>(inspect_scan(r, source()));
+    } catch (const InputError& e) {
+      c.error = e.what();
+    }
+  }
+  if (!c.error.empty()) throw InputError(c.error);
+  return c.info;
+}
+
+void ScanFileReader::unit_done(const std::string& file) {
+  std::lock_guard lock(mu_);
+  const auto it = cache_.find(file);
+  if (it != cache_.end() && --it->second.remaining <= 0) cache_.erase(it); // the scan's arrays go with it
+}
+
+void ScanFileReader::read(const WorkUnit& unit, Emit& emit) {
+  struct Done {
+    ScanFileReader& self;
+    const std::string& file;
+    ~Done() { self.unit_done(file); }
+  } done{*this, unit.source_file};
+  hdf5::H5Reader r{std::filesystem::path(unit.source_file)};
+  const std::shared_ptr<const ScanInfo> info = scan_info(unit, r);
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+  if (unit.end > unit.begin) {
+    ranges.emplace_back(unit.begin, unit.end);
+  } else { // planned whole because the frame count was unknown then
+    for (std::int64_t b = 0; b < info->frames; b += block_frames())
+      ranges.emplace_back(b, std::min(info->frames, b + block_frames()));
+  }
+  for (const auto& [begin, end] : ranges) {
+    ScanBlock block = read_block(r, *info, begin, end);
+    Item item = make_item(unit, begin);
+    item.set("image", std::move(block.image));
+    if (!block.pos.empty()) item.set("pos", std::move(block.pos));
+    if (!block.energy.empty()) item.set("energy_eV", std::move(block.energy));
+    if (!block.exposure.empty()) item.set("exposure_s", std::move(block.exposure));
+    if (!info->dark.empty()) item.set("dark", info->dark); // the scan's arrays, shared, not copied
+    if (!info->flat.empty()) item.set("flat", info->flat);
+    if (!info->mask.empty()) item.set("mask", info->mask);
+    item.meta.set("scan_frames", info->frames, "frames of the whole scan");
+    item.meta.set("units", *units, "what the pixel values are");
+    for (const auto& e : info->scalars.entries()) item.meta.set(e.key, e.value, e.comment, e.unit);
+    item.meta.set("data_path", info->source.data.path, "dataset of the frames");
+    emit(std::move(item));
+  }
+}
+
+// ptycho.read_ad
+
+ReadAd::ReadAd() = default;
+
+void ReadAd::validate() const {
+  FileReader::validate();
+  if (!pos_path->empty() && (!pos_x_path->empty() || !pos_y_path->empty()))
+    throw ConfigError("pos_path", "give the positions either as pos_path (an (N, 2) table) or as pos_x_path + "
+                                  "pos_y_path (two columns), not both");
+  if (pos_x_path->empty() != pos_y_path->empty())
+    throw ConfigError(pos_x_path->empty() ? "pos_x_path" : "pos_y_path",
+                      "pos_x_path and pos_y_path go together: give both (or pos_path)");
+  if (data_path->empty() && layout->empty())
+    throw ConfigError("data_path", "give the dataset of the frames, e.g. /entry/data/data (or a layout)");
+  try {
+    (void)make_source(); // a layout that does not parse, or names an NDAttribute it does not place
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const Error& e) {
+    throw ConfigError("layout", e.what());
+  }
+}
+
+ScanSource ReadAd::make_source() const {
+  std::optional<AdLayout> lay;
+  if (!layout->empty()) lay = parse_ad_layout(*layout);
+  auto resolve = [&](const Param<std::string>& p) -> SourcePath {
+    const std::string& v = *p;
+    const std::string& name = p.spec().name;
+    if (v.empty()) return {};
+    if (!lay || v.find('/') != std::string::npos) return {v, name, false};
+    const auto where = lay->ndattribute_path(v);
+    if (!where) {
+      std::string known;
+      for (const auto& a : lay->ndattributes()) known += (known.empty() ? "" : ", ") + a;
+      throw ConfigError(name, name + ": the layout " + lay->origin + " places no NDAttribute '" + v +
+                                  "' (it places: " + (known.empty() ? "none" : known) +
+                                  "; and has no ndattr_default group). Name one of those, or give an HDF5 path "
+                                  "(with '/')");
+    }
+    return {*where, name + ": NDAttribute '" + v + "' of layout " + lay->origin, false};
+  };
+  ScanSource s;
+  if (lay && !data_path.is_set())
+    s.data = {lay->detector_path(), "data_path: the detector dataset of layout " + lay->origin, false};
+  else
+    s.data = {*data_path, "data_path", false};
+  s.pos = resolve(pos_path);
+  s.pos_x = resolve(pos_x_path);
+  s.pos_y = resolve(pos_y_path);
+  s.energy = resolve(energy_path);
+  s.det_dist = resolve(det_dist_path);
+  s.pixel = resolve(pixel_path);
+  s.exposure = resolve(exposure_path);
+  s.dark = resolve(dark_path);
+  s.flat = resolve(flat_path);
+  s.mask = resolve(mask_path);
+  s.pos_scale = unit_factor(*pos_unit);
+  s.energy_scale = unit_factor(*energy_unit);
+  s.dist_scale = unit_factor(*dist_unit);
+  s.pixel_scale = unit_factor(*pixel_unit);
+  s.exposure_scale = unit_factor(*exposure_unit);
+  return s;
+}
+
+// ptycho.read_cxi
+
+ReadCxi::ReadCxi() = default;
+
+void ReadCxi::validate() const {
+  FileReader::validate();
+  if (entry->empty() || entry->find('/') != std::string::npos)
+    throw ConfigError("entry", "entry must be a group name such as entry_1, got '" + *entry + "'");
+}
+
+ScanSource ReadCxi::make_source() const {
+  ScanSource s = cxi_source(*entry);
+  if (!dark_path->empty()) s.dark = {*dark_path, "dark_path", false};
+  if (!flat_path->empty()) s.flat = {*flat_path, "flat_path", false};
+  return s;
+}
+
 // ---- ptycho.dark_flat --------------------------------------------------------------------------
 
 void DarkFlat::validate() const {
@@ -462,7 +661,9 @@ void WriteStd::finish(Emit&) {
 
 } // namespace lumen::ptycho
 
-LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::DarkFlat>("ptycho.dark_flat"),
+LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::ReadAd>("ptycho.read_ad"),
+             lumen::stage<lumen::ptycho::ReadCxi>("ptycho.read_cxi"),
+             lumen::stage<lumen::ptycho::DarkFlat>("ptycho.dark_flat"),
              lumen::stage<lumen::ptycho::Group>("ptycho.group"), lumen::stage<lumen::ptycho::Roi>("ptycho.roi"),
              lumen::stage<lumen::ptycho::Orient>("ptycho.orient"),
              lumen::stage<lumen::ptycho::WriteStd>("ptycho.write_std"));

@@ -1,5 +1,7 @@
 // The `ptycho` plugin set: ptychography scan preprocessing.
 //
+//   ptycho.read_ad    reader      areaDetector NDFileHDF5 scans, paths from an XML layout or parameters
+//   ptycho.read_cxi   reader      CXI 1.6 files (entry_1/instrument_1/detector_1/data, translation, ...)
 //   ptycho.dark_flat  calibrator  (raw - dark) / flat as f32, saturation and bad-flat mask
 //   ptycho.group      transform   frames_per_pos exposures per position: sum|mean|first|best|none
 //   ptycho.roi        transform   crop [ny, nx] around a centre in pixels or fractions
@@ -20,7 +22,10 @@
 //
 // Example pipeline:
 //   stages:
-//     - {id: scan, use: ptycho.read_ad, with: {path: scan_0042.h5}}
+//     - id: scan
+//       use: ptycho.read_ad
+//       with: {path: scan_0042.h5, layout: plugins/ptycho/layouts/minimal.xml, pos_x_path: PosX,
+//              pos_y_path: PosY, pos_unit: um, energy_path: Energy, energy_unit: keV, frames_per_pos: 2}
 //     - {id: calib, use: ptycho.dark_flat, with: {sat: 60000}}
 //     - {id: group, use: ptycho.group, with: {frames_per_pos: 2, grouping: sum}}
 //     - {id: roi, use: ptycho.roi, with: {roi: [256, 256], roi_center: [0.5, 0.5]}}
@@ -28,17 +33,163 @@
 //     - {id: out, use: ptycho.write_std, with: {layout: std, compression: shuffle+deflate}}
 #pragma once
 
+#include "ad_layout.hpp"
 #include "lumen/lumen.hpp"
 #include "preprocess.hpp"
+#include "scan_reader.hpp"
 #include "std_writer.hpp"
 
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace lumen::ptycho {
+
+// What ptycho.read_ad and ptycho.read_cxi share: the blocks, the per-scan cache and the items.
+class ScanFileReader : public FileReader {
+public:
+  Param<std::int64_t> frames_per_item{this,   "frames_per_item",
+                                      100,    "frames per item (block); rounded down to a multiple of frames_per_pos",
+                                      Min{1}, Max{1000000}};
+  Param<std::int64_t> frames_per_pos{
+      this,   "frames_per_pos", 1, "exposures per scan position: blocks hold whole positions (for ptycho.group)",
+      Min{1}, Max{1000000}};
+  Param<std::string> units{this, "units", std::string("counts"),
+                           "what the pixel values are: counts (photon-counting detectors) or adu (integrating)",
+                           OneOf{{"counts", "adu"}}};
+
+  void start() override;
+  [[nodiscard]] std::vector<WorkUnit> plan() override;
+  void read(const WorkUnit& unit, Emit& emit) override;
+  /// frames_per_item rounded down to a multiple of frames_per_pos, at least frames_per_pos.
+  [[nodiscard]] std::int64_t block_frames() const;
+
+protected:
+  ScanFileReader();
+  /// Where each quantity is in the files; called once, from start() (or plan() when start was not).
+  [[nodiscard]] virtual ScanSource make_source() const = 0;
+
+private:
+  struct Cached {
+    std::shared_ptr<const ScanInfo> info;
+    std::string error;          // the scan's inspection failed: every unit of it fails with this
+    std::int64_t remaining = 0; // planned units not yet read; the entry goes at 0
+  };
+  std::shared_ptr<const ScanInfo> scan_info(const WorkUnit& unit, hdf5::H5Reader& r);
+  void unit_done(const std::string& file);
+  const ScanSource& source();
+
+  std::optional<ScanSource> source_;
+  std::mutex mu_;
+  std::map<std::string, Cached> cache_; // by source file
+};
+
+class ReadAd final : public ScanFileReader {
+public:
+  static constexpr const char* summary =
+      "Reads areaDetector NDFileHDF5 ptychography scans in blocks of frames, paths from an XML layout or parameters";
+  static constexpr const char* doc =
+      "One work unit per block of frames_per_item frames (rounded down to a multiple of frames_per_pos) of\n"
+      "each file, read as hyperslabs: a scan of any length streams. Items: \"image\" (n, ny, nx) as stored;\n"
+      "\"pos\" (n, 2) f64 m [x, y]; \"energy_eV\", \"exposure_s\" (n) f64 when stored per frame; \"dark\",\n"
+      "\"flat\" (ny, nx) f32 and \"mask\" (ny, nx) u8 (1 = bad, any non-zero stored value), read once per\n"
+      "scan and shared by every item of it; meta index (first frame), file_index, scan_frames (N), units,\n"
+      "and the scalars energy_eV, det_dist_m, pixel_m, exposure_s (when stored as one value).\n"
+      "Where things are. Each *_path parameter names a dataset (\"\" = not in the file): data_path the\n"
+      "frames, (N, ny, nx), or one (ny, nx) image = 1 frame; pos_path an (N, 2) or (N, 3) table [x, y(, z)],\n"
+      "or pos_x_path + pos_y_path two (N,) columns; energy_path, exposure_path one value or one per frame;\n"
+      "det_dist_path, pixel_path one value (a per-frame list must be constant); dark_path, flat_path,\n"
+      "mask_path (ny, nx). With `layout` (the NDFileHDF5 XML layout the detector wrote with), data_path\n"
+      "defaults to the layout's detector dataset (det_default=\"true\", else the first source=\"detector\"),\n"
+      "and a *_path value WITHOUT '/' names an NDAttribute: the dataset the layout writes it to (its\n"
+      "<dataset source=\"ndattribute\" ndattribute=\"PosX\">, else <ndattr_default group>/PosX); a value with\n"
+      "'/' stays an HDF5 path. E.g. layout: minimal.xml, pos_x_path: PosX, pos_y_path: PosY.\n"
+      "Units (factors to SI): pos_unit m|mm|um|nm; energy_unit eV|keV; dist_unit m|mm; pixel_unit m|mm|um;\n"
+      "exposure_unit s|ms.\n"
+      "Errors (each names the file, the parameter and the dataset; a missing dataset lists what its group\n"
+      "holds): a missing dataset; positions whose count is not the frame count; a distance or pixel size\n"
+      "that varies or is <= 0; a calibration array that is not one frame. A layout that is not well-formed\n"
+      "XML fails validation with its line; an NDAttribute name the layout places nowhere fails listing the\n"
+      "ones it has.\n"
+      "Ships: plugins/ptycho/layouts/minimal.xml (frames + PosX, PosY), cxi_like.xml (entry_1/...).\n"
+      "\n"
+      "Example:\n"
+      "  - id: scan\n"
+      "    use: ptycho.read_ad\n"
+      "    with: {path: scan_0042.h5, layout: plugins/ptycho/layouts/minimal.xml, pos_x_path: PosX,\n"
+      "           pos_y_path: PosY, pos_unit: um, energy_path: Energy, energy_unit: keV}\n";
+  static constexpr bool concurrent = true; // one HDF5 handle per read; the scan cache has its own lock
+
+  ReadAd();
+
+  Param<std::string> layout{this, "layout", std::string(),
+                            "NDFileHDF5 XML layout file; then *_path values without '/' are NDAttribute names"};
+  Param<std::string> data_path{this, "data_path", std::string("/entry/data/data"),
+                               "the frames (N, ny, nx); with a layout, default = its detector dataset"};
+  Param<std::string> pos_path{this, "pos_path", std::string(), "positions (N, 2) or (N, 3), columns x, y[, z]"};
+  Param<std::string> pos_x_path{this, "pos_x_path", std::string(), "x positions (N,) (with pos_y_path)"};
+  Param<std::string> pos_y_path{this, "pos_y_path", std::string(), "y positions (N,) (with pos_x_path)"};
+  Param<std::string> energy_path{this, "energy_path", std::string(), "photon energy, one value or (N,)"};
+  Param<std::string> det_dist_path{this, "det_dist_path", std::string(), "sample-detector distance, one value"};
+  Param<std::string> pixel_path{this, "pixel_path", std::string(), "detector pixel size, one value"};
+  Param<std::string> exposure_path{this, "exposure_path", std::string(), "exposure time, one value or (N,)"};
+  Param<std::string> dark_path{this, "dark_path", std::string(), "dark frame (ny, nx)"};
+  Param<std::string> flat_path{this, "flat_path", std::string(), "flat field (ny, nx)"};
+  Param<std::string> mask_path{this, "mask_path", std::string(), "bad-pixel mask (ny, nx), non-zero = bad"};
+  Param<std::string> pos_unit{this, "pos_unit", std::string("m"), "unit of the stored positions",
+                              OneOf{{"m", "mm", "um", "nm"}}};
+  Param<std::string> energy_unit{this, "energy_unit", std::string("eV"), "unit of the stored energy",
+                                 OneOf{{"eV", "keV"}}};
+  Param<std::string> dist_unit{this, "dist_unit", std::string("m"), "unit of the stored distance", OneOf{{"m", "mm"}}};
+  Param<std::string> pixel_unit{this, "pixel_unit", std::string("m"), "unit of the stored pixel size",
+                                OneOf{{"m", "mm", "um"}}};
+  Param<std::string> exposure_unit{this, "exposure_unit", std::string("s"), "unit of the stored exposure",
+                                   OneOf{{"s", "ms"}}};
+
+  Produces out_{this, {.arrays = {"image", "pos"}, .meta_keys = {"scan_frames"}, .units = ""}};
+
+  void validate() const override;
+
+protected:
+  [[nodiscard]] ScanSource make_source() const override;
+};
+
+class ReadCxi final : public ScanFileReader {
+public:
+  static constexpr const char* summary =
+      "Reads CXI 1.6 ptychography files in blocks of frames: data, translation, distance, pixel size, energy, mask";
+  static constexpr const char* doc =
+      "Reads <entry>/instrument_1/detector_1/data (N, ny, nx) in blocks as ptycho.read_ad does, with the\n"
+      "same items (see ptycho.read_ad): \"pos\" = [x, y] of <entry>/sample_1/geometry_1/translation (N, 3),\n"
+      "metres; meta det_dist_m = detector_1/distance (m), pixel_m = detector_1/x_pixel_size (m), energy_eV =\n"
+      "source_1/energy (J / 1.602176634e-19) or, when the file has no energy, h c / source_1/wavelength (m);\n"
+      "exposure_s = detector_1/count_time when present (one value or per frame). \"mask\" = detector_1/mask\n"
+      "when present: its uint32 CXI bit field becomes 1 (bad) wherever any bit is set. CXI defines no dark\n"
+      "or flat: name them with dark_path and flat_path when a file has them.\n"
+      "\n"
+      "Example:\n"
+      "  - id: scan\n"
+      "    use: ptycho.read_cxi\n"
+      "    with: {path: scan.cxi, frames_per_item: 50}\n";
+  static constexpr bool concurrent = true;
+
+  ReadCxi();
+
+  Param<std::string> entry{this, "entry", std::string("entry_1"), "the CXI entry group"};
+  Param<std::string> dark_path{this, "dark_path", std::string(), "dark frame (ny, nx), if the file has one"};
+  Param<std::string> flat_path{this, "flat_path", std::string(), "flat field (ny, nx), if the file has one"};
+
+  Produces out_{this, {.arrays = {"image", "pos"}, .meta_keys = {"scan_frames"}, .units = ""}};
+
+  void validate() const override;
+
+protected:
+  [[nodiscard]] ScanSource make_source() const override;
+};
 
 class DarkFlat final : public Calibrator {
 public:

@@ -1,0 +1,262 @@
+// Reading a ptychography scan from one HDF5 file, block by block (see scan_reader.hpp).
+#include "scan_reader.hpp"
+
+#include "lumen/error.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace lumen::ptycho {
+
+namespace {
+
+std::string number(double v) {
+  std::ostringstream s;
+  s.precision(10);
+  s << v;
+  return s.str();
+}
+
+std::string dims_text(const std::vector<std::int64_t>& d) {
+  if (d.empty()) return "() (scalar)";
+  std::string s = "(";
+  for (std::size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + (d.size() == 1 ? ",)" : ")");
+}
+
+std::int64_t count(const std::vector<std::int64_t>& d) {
+  std::int64_t n = 1;
+  for (const auto v : d) n *= v;
+  return n;
+}
+
+// "'/entry/x' (pos_x_path)" for messages.
+std::string named(const SourcePath& p) {
+  return "'" + p.path + "' (" + p.origin + ")";
+}
+
+// Any call on `p` that fails says which parameter (or layout entry) named the dataset.
+template <typename F> auto with_origin(const SourcePath& p, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const InputError& e) {
+    throw InputError(p.origin + ": " + e.what());
+  }
+}
+
+std::vector<std::int64_t> dims_of(hdf5::H5Reader& r, const SourcePath& p) {
+  return with_origin(p, [&] { return r.dims(p.path); });
+}
+
+Array read_f64(hdf5::H5Reader& r, const SourcePath& p, std::int64_t begin, std::int64_t end) {
+  return with_origin(p, [&] { return r.read(p.path, begin, end).as(DType::f64).contiguous_copy(); });
+}
+
+double to_ev(double v, const ScanSource& s, bool wavelength) {
+  if (wavelength) return kHcEvM / v;
+  switch (s.energy_kind) {
+  case EnergyKind::joule:
+    return v / kElectronVoltJ;
+  case EnergyKind::wavelength:
+    return kHcEvM / v;
+  case EnergyKind::scaled:
+    break;
+  }
+  return v * s.energy_scale;
+}
+
+// One value for the whole scan: every stored value must be the same (a scalar, (1,), or a
+// per-frame list that never changes), finite and > 0.
+double scan_constant(hdf5::H5Reader& r, const SourcePath& p, const char* what) {
+  const std::vector<double> v = with_origin(p, [&] { return r.read_numbers(p.path); });
+  if (v.empty()) r.fail(named(p) + " is empty; it should hold the " + what);
+  for (const double x : v)
+    if (x != v.front())
+      r.fail(named(p) + " holds different values (" + number(v.front()) + " and " + number(x) + "); the " + what +
+             " must be one value for the scan");
+  if (!std::isfinite(v.front()) || v.front() <= 0)
+    r.fail(named(p) + " holds " + number(v.front()) + "; the " + what + " must be > 0");
+  return v.front();
+}
+
+// A per-frame quantity: one value (-> scan scalar) or one per frame, (N,) or (N, 1).
+bool per_frame(hdf5::H5Reader& r, const SourcePath& p, std::int64_t frames, const char* what) {
+  const auto d = dims_of(r, p);
+  const std::int64_t n = count(d);
+  if (n == 1) return false;
+  const bool list = (d.size() == 1 && d[0] == frames) || (d.size() == 2 && d[0] == frames && d[1] == 1);
+  if (!list)
+    r.fail(named(p) + " has shape " + dims_text(d) + "; the " + what + " must be one value or one per frame (" +
+           std::to_string(frames) + ",)");
+  return true;
+}
+
+Array calibration(hdf5::H5Reader& r, const SourcePath& p, const ScanInfo& info, const char* what) {
+  const auto d = dims_of(r, p);
+  if (d.size() != 2 || d[0] != info.ny || d[1] != info.nx)
+    r.fail(named(p) + " has shape " + dims_text(d) + "; the " + what + " must be one frame, (" +
+           std::to_string(info.ny) + ", " + std::to_string(info.nx) + ")");
+  return with_origin(p, [&] { return r.read(p.path); });
+}
+
+Array mask_u8(const Array& stored) {
+  Array out(DType::u8, stored.shape());
+  auto o = out.writable<std::uint8_t>();
+  visit_dtype(stored.dtype(), [&]<typename T>(T) {
+    const Array c = stored.contiguous_copy();
+    const auto v = c.view<T>();
+    const T* in = v.data();
+    std::uint8_t* dst = o.data();
+    for (std::int64_t i = 0; i < c.size(); ++i) dst[i] = in[i] != T{0} ? 1 : 0;
+  });
+  return out;
+}
+
+// Drop an optional dataset the file does not have.
+void drop_absent(hdf5::H5Reader& r, SourcePath& p) {
+  if (!p.empty() && p.optional && !r.has_dataset(p.path)) p = SourcePath{};
+}
+
+} // namespace
+
+ScanSource cxi_source(const std::string& entry) {
+  const std::string e = "/" + entry + "/";
+  const std::string det = e + "instrument_1/detector_1/";
+  ScanSource s;
+  auto at = [](std::string path, std::string origin, bool optional = false) {
+    return SourcePath{std::move(path), "CXI " + std::move(origin), optional};
+  };
+  s.data = at(det + "data", "detector data");
+  s.pos = at(e + "sample_1/geometry_1/translation", "sample translation");
+  s.det_dist = at(det + "distance", "detector distance");
+  s.pixel = at(det + "x_pixel_size", "detector x_pixel_size");
+  s.mask = at(det + "mask", "detector mask", true);
+  s.exposure = at(det + "count_time", "detector count_time", true);
+  s.energy = at(e + "instrument_1/source_1/energy", "source energy", true);
+  s.energy_kind = EnergyKind::joule;
+  s.wavelength = at(e + "instrument_1/source_1/wavelength", "source wavelength");
+  return s;
+}
+
+std::int64_t scan_frames(hdf5::H5Reader& r, const ScanSource& src) {
+  const auto d = dims_of(r, src.data);
+  if (d.size() == 3) return d[0];
+  if (d.size() == 2) return 1;
+  r.fail(named(src.data) + " has shape " + dims_text(d) +
+         "; the frames must be a stack (N, ny, nx) or one image (ny, nx)");
+}
+
+ScanInfo inspect_scan(hdf5::H5Reader& r, const ScanSource& src) {
+  ScanInfo info;
+  info.source = src;
+  ScanSource& s = info.source;
+  for (SourcePath* p : {&s.pos, &s.pos_x, &s.pos_y, &s.energy, &s.det_dist, &s.pixel, &s.exposure, &s.dark, &s.flat,
+                        &s.mask, &s.wavelength})
+    drop_absent(r, *p);
+
+  // Frames.
+  const auto d = dims_of(r, s.data);
+  info.frames = scan_frames(r, s);
+  info.single_frame = d.size() == 2;
+  info.ny = d[d.size() - 2];
+  info.nx = d[d.size() - 1];
+  (void)with_origin(s.data, [&] { return r.info(s.data.path); }); // the dtype must be an image's
+  const std::string frames_text =
+      "the data " + named(s.data) + " has " + std::to_string(info.frames) + " frame" + (info.frames == 1 ? "" : "s");
+
+  // Positions: one row per frame.
+  if (!s.pos.empty()) {
+    const auto p = dims_of(r, s.pos);
+    if (p.size() != 2 || (p[1] != 2 && p[1] != 3))
+      r.fail(named(s.pos) + " has shape " + dims_text(p) + "; positions must be (N, 2) [x, y] or (N, 3) [x, y, z]");
+    if (p[0] != info.frames)
+      r.fail("positions count != frames: " + named(s.pos) + " has " + std::to_string(p[0]) + " rows but " +
+             frames_text + " (one position per frame)");
+  } else if (!s.pos_x.empty() || !s.pos_y.empty()) {
+    for (const SourcePath* q : {&s.pos_x, &s.pos_y}) {
+      if (q->empty())
+        r.fail("positions need both x and y; only " + named(s.pos_x.empty() ? s.pos_y : s.pos_x) + " is given");
+      const auto p = dims_of(r, *q);
+      const bool column = p.size() == 1 || (p.size() == 2 && p[1] == 1);
+      if (!column) r.fail(named(*q) + " has shape " + dims_text(p) + "; a position column must be (N,) or (N, 1)");
+      if (p[0] != info.frames)
+        r.fail("positions count != frames: " + named(*q) + " has " + std::to_string(p[0]) + " values but " +
+               frames_text + " (one position per frame)");
+    }
+  }
+
+  // Scalars.
+  if (!s.det_dist.empty())
+    info.scalars.set("det_dist_m", MetaValue{scan_constant(r, s.det_dist, "detector distance") * s.dist_scale},
+                     "sample-detector distance, from " + s.det_dist.path, "m");
+  if (!s.pixel.empty())
+    info.scalars.set("pixel_m", MetaValue{scan_constant(r, s.pixel, "pixel size") * s.pixel_scale},
+                     "detector pixel size, from " + s.pixel.path, "m");
+  if (s.energy.empty() && !s.wavelength.empty()) {
+    const double lambda = scan_constant(r, s.wavelength, "wavelength");
+    info.scalars.set("energy_eV", MetaValue{to_ev(lambda, s, true)}, "photon energy, h c / " + s.wavelength.path, "eV");
+  } else if (!s.energy.empty()) {
+    info.energy_per_frame = per_frame(r, s.energy, info.frames, "photon energy");
+    if (!info.energy_per_frame)
+      info.scalars.set("energy_eV", MetaValue{to_ev(scan_constant(r, s.energy, "photon energy"), s, false)},
+                       "photon energy, from " + s.energy.path, "eV");
+  }
+  if (!s.exposure.empty()) {
+    info.exposure_per_frame = per_frame(r, s.exposure, info.frames, "exposure time");
+    if (!info.exposure_per_frame)
+      info.scalars.set("exposure_s", MetaValue{scan_constant(r, s.exposure, "exposure time") * s.exposure_scale},
+                       "exposure of one frame, from " + s.exposure.path, "s");
+  }
+
+  // Calibration, once per scan.
+  if (!s.dark.empty()) info.dark = calibration(r, s.dark, info, "dark").as(DType::f32);
+  if (!s.flat.empty()) info.flat = calibration(r, s.flat, info, "flat").as(DType::f32);
+  if (!s.mask.empty()) info.mask = mask_u8(calibration(r, s.mask, info, "mask"));
+  return info;
+}
+
+ScanBlock read_block(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std::int64_t end) {
+  const ScanSource& s = info.source;
+  if (begin < 0 || end > info.frames || end <= begin)
+    r.fail("frames [" + std::to_string(begin) + ", " + std::to_string(end) + ") are outside the scan of " +
+           std::to_string(info.frames) + " frames");
+  const std::int64_t n = end - begin;
+  ScanBlock b;
+  if (info.single_frame)
+    b.image = with_origin(s.data, [&] { return r.read(s.data.path); }).reshape(Shape{1, info.ny, info.nx});
+  else
+    b.image = with_origin(s.data, [&] { return r.read(s.data.path, begin, end); });
+
+  if (!s.pos.empty() || !s.pos_x.empty()) {
+    b.pos = Array(DType::f64, Shape{n, 2});
+    auto out = b.pos.writable<double>();
+    if (!s.pos.empty()) {
+      const Array p = read_f64(r, s.pos, begin, end);
+      const auto v = p.view<double>();
+      const std::int64_t cols = p.dim(1);
+      for (std::int64_t k = 0; k < n; ++k) {
+        out.at(k, 0) = v.data()[k * cols] * s.pos_scale;
+        out.at(k, 1) = v.data()[k * cols + 1] * s.pos_scale;
+      }
+    } else {
+      const Array x = read_f64(r, s.pos_x, begin, end), y = read_f64(r, s.pos_y, begin, end);
+      for (std::int64_t k = 0; k < n; ++k) {
+        out.at(k, 0) = x.view<double>().data()[k] * s.pos_scale;
+        out.at(k, 1) = y.view<double>().data()[k] * s.pos_scale;
+      }
+    }
+  }
+  auto column = [&](const SourcePath& p, auto&& convert) {
+    const Array a = read_f64(r, p, begin, end);
+    Array out(DType::f64, Shape{n});
+    const double* in = a.view<double>().data();
+    double* o = out.writable<double>().data();
+    for (std::int64_t k = 0; k < n; ++k) o[k] = convert(in[k]);
+    return out;
+  };
+  if (info.energy_per_frame) b.energy = column(s.energy, [&](double v) { return to_ev(v, s, false); });
+  if (info.exposure_per_frame) b.exposure = column(s.exposure, [&](double v) { return v * s.exposure_scale; });
+  return b;
+}
+
+} // namespace lumen::ptycho
