@@ -43,7 +43,8 @@ struct FirstError {
   bool seen = false;
   int line = 0;
   std::string message;
-  static void record(void* user, xmlError* e) {
+  // `const xmlError*` from libxml2 2.12 on, `xmlError*` before: the generic lambda fits both.
+  static constexpr auto record = [](void* user, auto* e) {
     auto* ctxt = static_cast<xmlParserCtxt*>(user);
     if (!ctxt || !e || !ctxt->_private) return;
     auto* self = static_cast<FirstError*>(ctxt->_private);
@@ -51,7 +52,7 @@ struct FirstError {
     self->seen = true;
     self->line = e->line;
     self->message = e->message ? e->message : "not well-formed XML";
-  }
+  };
 };
 
 class Walker {
@@ -149,7 +150,7 @@ AdLayout parse_ad_layout_text(std::string_view xml, const std::string& origin) {
   // The FIRST error is the one to show (later ones follow from it, e.g. "premature end of data").
   FirstError first;
   ctxt->_private = &first;
-  ctxt->sax->serror = &FirstError::record;
+  ctxt->sax->serror = FirstError::record;
   if (xml.size() > (64u << 20)) throw InputError(origin + ": " + std::to_string(xml.size()) + " bytes is not a layout");
   std::unique_ptr<xmlDoc, DocDeleter> doc(xmlCtxtReadMemory(
       ctxt.get(), xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
