@@ -228,6 +228,22 @@ TEST_CASE("read: a layout that does not parse fails with its line", "[read][layo
                                  "</group></hdf5_layout>";
   CHECK(error_of([&] { (void)parse_ad_layout_text(bad_source, "bs.xml"); }).find("bs.xml:2:") == 0);
 
+  CHECK(error_of([] { (void)parse_ad_layout_text("", "empty.xml"); }).find("empty.xml:") == 0);
+  CHECK(error_of([] { (void)parse_ad_layout_text("<hdf5_layout/>", "bare.xml"); }).find("declares no <dataset>") !=
+        std::string::npos);
+  CHECK(error_of([] {
+          (void)parse_ad_layout_text("<hdf5_layout><group name=\"a/b\"/></hdf5_layout>", "s.xml");
+        }).find("contains '/'") != std::string::npos);
+  // External entities are never loaded: a reference to one is an error, not a file read.
+  const std::string xxe = error_of([] {
+    (void)parse_ad_layout_text(
+        "<!DOCTYPE l [<!ENTITY e SYSTEM \"file:///etc/hostname\">]>\n<hdf5_layout><group name=\"entry\">"
+        "<dataset name=\"data\" source=\"detector\" ndattribute=\"&e;\"/></group></hdf5_layout>",
+        "xxe.xml");
+  });
+  CHECK(xxe.find("xxe.xml:2:") == 0);
+  CHECK(xxe.find("external entity") != std::string::npos);
+
   // Through the stage: validation fails naming the parameter `layout` and the line.
   lumen::test::TempDir tmp("ptycho_read");
   write_text(tmp.path() / "broken.xml", bad);
