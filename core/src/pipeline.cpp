@@ -58,8 +58,9 @@ const std::vector<std::string> kStageKeys = {"id", "use", "with", "from", "on_er
 
 class Resolver {
 public:
-  Resolver(std::string display_name, const PluginRegistry& registry, const std::vector<Override>& overrides)
-      : file_(std::move(display_name)), registry_(registry), overrides_(overrides) {}
+  Resolver(std::string display_name, const PluginRegistry& registry, const std::vector<Override>& overrides,
+           std::filesystem::path base_dir)
+      : file_(std::move(display_name)), registry_(registry), overrides_(overrides), base_dir_(std::move(base_dir)) {}
 
   ResolvedPipeline run(const std::string& text);
 
@@ -90,6 +91,7 @@ private:
   std::string file_;
   const PluginRegistry& registry_;
   const std::vector<Override>& overrides_;
+  std::filesystem::path base_dir_; // the pipeline file's directory: the built-in var pipeline_dir
   std::set<std::string> overridden_;
   std::vector<Diagnostic> diags_;
   std::vector<std::pair<std::string, YAML::Node>> vars_;
@@ -116,6 +118,10 @@ void Resolver::read_vars(const YAML::Node& root) {
       for (const auto& kv : vars) vars_.emplace_back(kv.first.as<std::string>(), kv.second);
     }
   }
+  // Built in: ${pipeline_dir}, so a pipeline can name files shipped beside it (layouts, tables)
+  // whatever the working directory. A var the file declares with that name wins.
+  if (std::none_of(vars_.begin(), vars_.end(), [](const auto& v) { return v.first == "pipeline_dir"; }))
+    vars_.emplace_back("pipeline_dir", YAML::Node(base_dir_.string()));
   std::vector<std::string> names;
   for (const auto& [n, v] : vars_) names.push_back(n);
   for (const auto& o : overrides_) {
@@ -743,7 +749,7 @@ std::string ResolvedPipeline::stage_hash(std::size_t index) const {
 
 ResolvedPipeline load_pipeline_text(const std::string& text, const std::string& display_name,
                                     const std::vector<Override>& overrides, const PluginRegistry& registry) {
-  Resolver r(display_name, registry, overrides);
+  Resolver r(display_name, registry, overrides, std::filesystem::current_path());
   return r.run(text);
 }
 
@@ -753,7 +759,8 @@ ResolvedPipeline load_pipeline(const std::filesystem::path& file, const std::vec
   if (!in) throw_one(SourceLoc{file.string(), 0, 0}, "cannot read the pipeline file (does it exist?)");
   std::stringstream ss;
   ss << in.rdbuf();
-  auto p = load_pipeline_text(ss.str(), file.string(), overrides, registry);
+  Resolver r(file.string(), registry, overrides, std::filesystem::absolute(file).parent_path());
+  auto p = r.run(ss.str());
   p.file = file;
   return p;
 }

@@ -1,6 +1,9 @@
 #include "lumen/engine/pipeline.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 using namespace lumen::engine;
 
@@ -113,4 +116,24 @@ TEST_CASE("pipeline: stage hashes change with parameters only", "[pipeline]") {
   REQUIRE(a.stage_hash(2) == b.stage_hash(2));
   REQUIRE(a.stage_hash(2) != c.stage_hash(2));
   REQUIRE(a.stage_hash(0) == c.stage_hash(0));
+}
+
+TEST_CASE("pipeline: ${pipeline_dir} is the pipeline file's directory, unless the file declares it", "[pipeline]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("lumen-pipeline-dir-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "sub");
+  const auto file = dir / "sub" / "p.yaml";
+  {
+    std::ofstream out(file);
+    out << "pipeline: t\nversion: 1\nstages:\n  - id: src\n    use: testkit.count\n  - id: out\n"
+           "    use: testkit.write\n    with: {name: \"${pipeline_dir}/x.txt\"}\n";
+  }
+  const auto p = load_pipeline(file, {}, registry());
+  CHECK(std::get<std::string>(p.stages[1].params[0].second) ==
+        (std::filesystem::absolute(dir / "sub") / "x.txt").string());
+  // A declared var of that name wins.
+  const auto q =
+      load("pipeline: t\nversion: 1\nvars: {pipeline_dir: here}\nstages:\n  - id: src\n"
+           "    use: testkit.count\n  - id: out\n    use: testkit.write\n    with: {name: \"${pipeline_dir}/x\"}\n");
+  CHECK(std::get<std::string>(q.stages[1].params[0].second) == "here/x");
+  std::filesystem::remove_all(dir);
 }
