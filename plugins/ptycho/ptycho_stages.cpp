@@ -2,6 +2,8 @@
 // does and its parameters are declared in ptycho_stages.hpp; the pixel work is in preprocess.cpp.
 #include "ptycho_stages.hpp"
 
+#include "tiff_sidecar_stages.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -52,22 +54,12 @@ namespace {
 
 const std::vector<std::string> kHdf5Extensions{".h5", ".hdf5", ".hdf", ".nxs", ".cxi"};
 
-double unit_factor(const std::string& u) {
-  if (u == "m" || u == "eV" || u == "s") return 1;
-  if (u == "mm" || u == "ms") return 1e-3;
-  if (u == "um") return 1e-6;
-  if (u == "nm") return 1e-9;
-  if (u == "keV") return 1e3;
-  throw Error("unknown unit '" + u + "'");
-}
-
 } // namespace
 
 ScanFileReader::ScanFileReader() : FileReader(kHdf5Extensions, "HDF5 (areaDetector NDFileHDF5 or CXI)") {}
 
 std::int64_t ScanFileReader::block_frames() const {
-  const std::int64_t fpp = *frames_per_pos;
-  return std::max(fpp, *frames_per_item / fpp * fpp);
+  return ptycho::block_frames(*frames_per_item, *frames_per_pos);
 }
 
 const ScanSource& ScanFileReader::source() {
@@ -146,18 +138,8 @@ void ScanFileReader::read(const WorkUnit& unit, Emit& emit) {
       ranges.emplace_back(b, std::min(info->frames, b + block_frames()));
   }
   for (const auto& [begin, end] : ranges) {
-    ScanBlock block = read_block(r, *info, begin, end);
     Item item = make_item(unit, begin);
-    item.set("image", std::move(block.image));
-    if (!block.pos.empty()) item.set("pos", std::move(block.pos));
-    if (!block.energy.empty()) item.set("energy_eV", std::move(block.energy));
-    if (!block.exposure.empty()) item.set("exposure_s", std::move(block.exposure));
-    if (!info->dark.empty()) item.set("dark", info->dark); // the scan's arrays, shared, not copied
-    if (!info->flat.empty()) item.set("flat", info->flat);
-    if (!info->mask.empty()) item.set("mask", info->mask);
-    item.meta.set("scan_frames", info->frames, "frames of the whole scan");
-    item.meta.set("units", *units, "what the pixel values are");
-    for (const auto& e : info->scalars.entries()) item.meta.set(e.key, e.value, e.comment, e.unit);
+    set_block(item, read_block(r, *info, begin, end), *info, *units);
     item.meta.set("data_path", info->source.data.path, "dataset of the frames");
     emit(std::move(item));
   }
@@ -663,6 +645,8 @@ void WriteStd::finish(Emit&) {
 
 LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::ReadAd>("ptycho.read_ad"),
              lumen::stage<lumen::ptycho::ReadCxi>("ptycho.read_cxi"),
+             lumen::stage<lumen::ptycho::ReadTiffSeries>("ptycho.read_tiff_series"),
+             lumen::stage<lumen::ptycho::SidecarFromCsv>("ptycho.sidecar_from_csv"),
              lumen::stage<lumen::ptycho::DarkFlat>("ptycho.dark_flat"),
              lumen::stage<lumen::ptycho::Group>("ptycho.group"), lumen::stage<lumen::ptycho::Roi>("ptycho.roi"),
              lumen::stage<lumen::ptycho::Orient>("ptycho.orient"),

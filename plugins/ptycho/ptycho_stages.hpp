@@ -2,6 +2,8 @@
 //
 //   ptycho.read_ad    reader      areaDetector NDFileHDF5 scans, paths from an XML layout or parameters
 //   ptycho.read_cxi   reader      CXI 1.6 files (entry_1/instrument_1/detector_1/data, translation, ...)
+//   ptycho.read_tiff_series  reader  numbered TIFF frames + an HDF5 sidecar (tiff_sidecar_stages.hpp)
+//   ptycho.sidecar_from_csv  reader  an EPICS CSV -> that sidecar (tiff_sidecar_stages.hpp)
 //   ptycho.dark_flat  calibrator  (raw - dark) / flat as f32, saturation and bad-flat mask
 //   ptycho.group      transform   frames_per_pos exposures per position: sum|mean|first|best|none
 //   ptycho.roi        transform   crop [ny, nx] around a centre in pixels or fractions

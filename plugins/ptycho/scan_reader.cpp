@@ -3,6 +3,7 @@
 
 #include "lumen/error.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -146,23 +147,11 @@ std::int64_t scan_frames(hdf5::H5Reader& r, const ScanSource& src) {
          "; the frames must be a stack (N, ny, nx) or one image (ny, nx)");
 }
 
-ScanInfo inspect_scan(hdf5::H5Reader& r, const ScanSource& src) {
-  ScanInfo info;
-  info.source = src;
+void inspect_per_scan(hdf5::H5Reader& r, ScanInfo& info, const std::string& frames_text) {
   ScanSource& s = info.source;
   for (SourcePath* p : {&s.pos, &s.pos_x, &s.pos_y, &s.energy, &s.det_dist, &s.pixel, &s.exposure, &s.dark, &s.flat,
                         &s.mask, &s.wavelength})
     drop_absent(r, *p);
-
-  // Frames.
-  const auto d = dims_of(r, s.data);
-  info.frames = scan_frames(r, s);
-  info.single_frame = d.size() == 2;
-  info.ny = d[d.size() - 2];
-  info.nx = d[d.size() - 1];
-  (void)with_origin(s.data, [&] { return r.info(s.data.path); }); // the dtype must be an image's
-  const std::string frames_text =
-      "the data " + named(s.data) + " has " + std::to_string(info.frames) + " frame" + (info.frames == 1 ? "" : "s");
 
   // Positions: one row per frame.
   if (!s.pos.empty()) {
@@ -212,21 +201,29 @@ ScanInfo inspect_scan(hdf5::H5Reader& r, const ScanSource& src) {
   if (!s.dark.empty()) info.dark = calibration(r, s.dark, info, "dark").as(DType::f32);
   if (!s.flat.empty()) info.flat = calibration(r, s.flat, info, "flat").as(DType::f32);
   if (!s.mask.empty()) info.mask = mask_u8(calibration(r, s.mask, info, "mask"));
+}
+
+ScanInfo inspect_scan(hdf5::H5Reader& r, const ScanSource& src) {
+  ScanInfo info;
+  info.source = src;
+  const ScanSource& s = info.source;
+
+  // Frames.
+  const auto d = dims_of(r, s.data);
+  info.frames = scan_frames(r, s);
+  info.single_frame = d.size() == 2;
+  info.ny = d[d.size() - 2];
+  info.nx = d[d.size() - 1];
+  (void)with_origin(s.data, [&] { return r.info(s.data.path); }); // the dtype must be an image's
+  const std::string frames_text =
+      "the data " + named(s.data) + " has " + std::to_string(info.frames) + " frame" + (info.frames == 1 ? "" : "s");
+  inspect_per_scan(r, info, frames_text);
   return info;
 }
 
-ScanBlock read_block(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std::int64_t end) {
+void read_rows(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std::int64_t end, ScanBlock& b) {
   const ScanSource& s = info.source;
-  if (begin < 0 || end > info.frames || end <= begin)
-    r.fail("frames [" + std::to_string(begin) + ", " + std::to_string(end) + ") are outside the scan of " +
-           std::to_string(info.frames) + " frames");
   const std::int64_t n = end - begin;
-  ScanBlock b;
-  if (info.single_frame)
-    b.image = with_origin(s.data, [&] { return r.read(s.data.path); }).reshape(Shape{1, info.ny, info.nx});
-  else
-    b.image = with_origin(s.data, [&] { return r.read(s.data.path, begin, end); });
-
   if (!s.pos.empty() || !s.pos_x.empty()) {
     b.pos = Array(DType::f64, Shape{n, 2});
     auto out = b.pos.writable<double>();
@@ -256,7 +253,47 @@ ScanBlock read_block(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin
   };
   if (info.energy_per_frame) b.energy = column(s.energy, [&](double v) { return to_ev(v, s, false); });
   if (info.exposure_per_frame) b.exposure = column(s.exposure, [&](double v) { return v * s.exposure_scale; });
+}
+
+ScanBlock read_block(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std::int64_t end) {
+  const ScanSource& s = info.source;
+  if (begin < 0 || end > info.frames || end <= begin)
+    r.fail("frames [" + std::to_string(begin) + ", " + std::to_string(end) + ") are outside the scan of " +
+           std::to_string(info.frames) + " frames");
+  ScanBlock b;
+  if (info.single_frame)
+    b.image = with_origin(s.data, [&] { return r.read(s.data.path); }).reshape(Shape{1, info.ny, info.nx});
+  else
+    b.image = with_origin(s.data, [&] { return r.read(s.data.path, begin, end); });
+
+  read_rows(r, info, begin, end, b);
   return b;
+}
+
+std::int64_t block_frames(std::int64_t frames_per_item, std::int64_t frames_per_pos) {
+  return std::max(frames_per_pos, frames_per_item / frames_per_pos * frames_per_pos);
+}
+
+double unit_factor(const std::string& u) {
+  if (u == "m" || u == "eV" || u == "s") return 1;
+  if (u == "mm" || u == "ms") return 1e-3;
+  if (u == "um") return 1e-6;
+  if (u == "nm") return 1e-9;
+  if (u == "keV") return 1e3;
+  throw Error("unknown unit '" + u + "'");
+}
+
+void set_block(Item& item, ScanBlock block, const ScanInfo& info, const std::string& units) {
+  item.set("image", std::move(block.image));
+  if (!block.pos.empty()) item.set("pos", std::move(block.pos));
+  if (!block.energy.empty()) item.set("energy_eV", std::move(block.energy));
+  if (!block.exposure.empty()) item.set("exposure_s", std::move(block.exposure));
+  if (!info.dark.empty()) item.set("dark", info.dark); // the scan's arrays, shared, not copied
+  if (!info.flat.empty()) item.set("flat", info.flat);
+  if (!info.mask.empty()) item.set("mask", info.mask);
+  item.meta.set("scan_frames", info.frames, "frames of the whole scan");
+  item.meta.set("units", units, "what the pixel values are");
+  for (const auto& e : info.scalars.entries()) item.meta.set(e.key, e.value, e.comment, e.unit);
 }
 
 } // namespace lumen::ptycho

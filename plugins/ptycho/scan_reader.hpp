@@ -17,6 +17,7 @@
 
 #include "hdf5_io.hpp"
 #include "lumen/array.hpp"
+#include "lumen/item.hpp"
 #include "lumen/meta.hpp"
 
 #include <cstdint>
@@ -82,6 +83,22 @@ struct ScanBlock {
 [[nodiscard]] ScanInfo inspect_scan(hdf5::H5Reader& r, const ScanSource& src);
 /// Frames [begin, end) of the scan and their per-frame rows.
 [[nodiscard]] ScanBlock read_block(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std::int64_t end);
+
+/// What inspect_scan does after counting the frames, for a scan whose frames are elsewhere (a TIFF
+/// series with an HDF5 sidecar): info.frames, ny, nx and source are set; drops absent optional
+/// datasets, checks the positions have info.frames rows, reads the scalars, dark, flat and mask.
+/// `frames_text` ("the series frame_*.tif has 12 frames (...)") ends the count errors.
+void inspect_per_scan(hdf5::H5Reader& r, ScanInfo& info, const std::string& frames_text);
+/// Rows [begin, end) of the per-frame datasets into b.pos, b.energy, b.exposure (converted).
+void read_rows(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std::int64_t end, ScanBlock& b);
+
+/// frames_per_item rounded down to a multiple of frames_per_pos, at least frames_per_pos.
+[[nodiscard]] std::int64_t block_frames(std::int64_t frames_per_item, std::int64_t frames_per_pos);
+/// The factor from a unit to SI (or eV): m, mm, um, nm; eV, keV; s, ms. Throws lumen::Error otherwise.
+[[nodiscard]] double unit_factor(const std::string& unit);
+/// Fills `item` as every scan reader does: "image", "pos", "energy_eV", "exposure_s" from the block;
+/// the scan's "dark", "flat", "mask" (shared storage); meta scan_frames, units and the scan scalars.
+void set_block(Item& item, ScanBlock block, const ScanInfo& info, const std::string& units);
 
 /// h c in eV m and the elementary charge in C (CODATA 2018, exact).
 inline constexpr double kHcEvM = 1.239841984e-6;

@@ -840,7 +840,7 @@ TEST_CASE("a small scan through dark_flat, group, roi and orient stays consisten
   CHECK(out.meta.get_int("scan_frames") == 2);
 }
 
-TEST_CASE("the ptycho plugin descriptor lists its seven stages", "[ptycho][plugin]") {
+TEST_CASE("the ptycho plugin descriptor lists its nine stages", "[ptycho][plugin]") {
   const LumenPluginDescriptor* d = lumen_plugin_descriptor();
   CHECK(std::string(d->set_name) == "ptycho");
   CHECK(std::string(d->set_version) == "0.1.0");
@@ -855,6 +855,7 @@ TEST_CASE("the ptycho plugin descriptor lists its seven stages", "[ptycho][plugi
     const auto stage = s.create();
     for (const ParamBase* param : stage->params()) CHECK_FALSE(param->spec().doc.empty());
   }
-  CHECK(names == std::vector<std::string>{"ptycho.read_ad", "ptycho.read_cxi", "ptycho.dark_flat", "ptycho.group",
-                                          "ptycho.roi", "ptycho.orient", "ptycho.write_std"});
+  CHECK(names == std::vector<std::string>{"ptycho.read_ad", "ptycho.read_cxi", "ptycho.read_tiff_series",
+                                          "ptycho.sidecar_from_csv", "ptycho.dark_flat", "ptycho.group", "ptycho.roi",
+                                          "ptycho.orient", "ptycho.write_std"});
 }
