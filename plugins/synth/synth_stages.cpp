@@ -159,7 +159,7 @@ PtychoScanSpec PtychoScan::spec() const {
   s.frames_per_pos = *frames_per_pos;
   s.spiral = *scan == "spiral";
   s.step_m = *step_m;
-  s.energy_eV = *energy_eV;
+  s.energy_eV = *energy_ev;
   s.det_dist_m = *det_dist_m;
   s.pixel_m = *pixel_m;
   s.exposure_s = *exposure_s;
@@ -204,7 +204,7 @@ void PtychoScan::read(const WorkUnit& unit, Emit& emit) {
   item.meta.set("index", unit.begin, "first frame of this block in the scan");
   item.meta.set("file_index", std::int64_t{0}, "the scan");
   item.meta.set("scan_frames", scene_->spec().frames(), "frames in the whole scan");
-  item.meta.set("energy_eV", MetaValue{*energy_eV}, "photon energy", "eV");
+  item.meta.set("energy_eV", MetaValue{*energy_ev}, "photon energy", "eV");
   item.meta.set("det_dist_m", MetaValue{*det_dist_m}, "sample-detector distance", "m");
   item.meta.set("pixel_m", MetaValue{*pixel_m}, "detector pixel size", "m");
   item.meta.set("exposure_s", MetaValue{*exposure_s}, "exposure per frame", "s");

@@ -164,7 +164,7 @@ public:
   Param<std::string> scan{this, "scan", std::string("spiral"), "position pattern: spiral (Fermat) or raster",
                           OneOf{{"spiral", "raster"}}};
   Param<double> step_m{this, "step_m", 0.0, "scan step; 0 = 0.6 probe radii", Min{0}, Unit{"m"}};
-  Param<double> energy_eV{this, "energy_eV", 700.0, "photon energy", Min{1}, Max{1e6}, Unit{"eV"}};
+  Param<double> energy_ev{this, "energy_ev", 700.0, "photon energy", Min{1}, Max{1e6}, Unit{"eV"}};
   Param<double> det_dist_m{this, "det_dist_m", 2.0, "sample-detector distance", Min{1e-4}, Max{1e3}, Unit{"m"}};
   Param<double> pixel_m{this, "pixel_m", 75e-6, "detector pixel size", Min{1e-7}, Max{1e-2}, Unit{"m"}};
   Param<double> exposure_s{this, "exposure_s", 0.1, "exposure per frame", Min{0}, Unit{"s"}};
