@@ -110,3 +110,63 @@ TEST_CASE("ptycho demo: a bad ROI or grouping fails clearly and writes no file",
   CHECK(r.output.find("ptycho-ingest-demo.yaml:") != std::string::npos);
   CHECK(r.output.find("rotate") != std::string::npos);
 }
+
+TEST_CASE("TIFF frames + sidecar ingest equals the direct ingest of the same scan", "[ptycho][e2e]") {
+  if (!e2e::have_python("h5py, numpy")) {
+    WARN("SKIPPED: needs /usr/bin/python3 with h5py and numpy");
+    return;
+  }
+  e2e::TempDir dir("ptycho-tiff");
+  const std::string scan = "    use: synth.ptycho_scan\n    with: {positions: 12, frames_per_pos: 1, size: 64, "
+                           "photons: 4e6, frames_per_item: 1}\n";
+  // The frames as numbered single-page TIFFs, and the scan's positions, scalars, dark and flat in
+  // a sidecar (a standardized file of the raw scan names them under /entry).
+  e2e::write_text(dir.path() / "frames.yaml", "pipeline: f\nversion: 1\nstages:\n  - id: scan\n" + scan +
+                                                  "  - id: save\n    use: tiff.write\n"
+                                                  "    with: {dir: frames, name: \"frame_{index}.tif\"}\n");
+  e2e::write_text(dir.path() / "sidecar.yaml", "pipeline: s\nversion: 1\nstages:\n  - id: scan\n" + scan +
+                                                   "  - id: save\n    use: ptycho.write_std\n"
+                                                   "    with: {name: sidecar.h5}\n");
+  for (const char* name : {"frames", "sidecar"}) {
+    const auto r = lumen({"run", (dir.path() / (std::string(name) + ".yaml")).string(), "--run-dir",
+                          (dir.path() / name).string(), "--no-progress"});
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+  }
+  const std::vector<std::string> common = {"--set", "vars.frames_per_pos=1", "--set", "vars.roi=[48, 40]",
+                                           "--set", "vars.rotate=270",       "--set", "vars.flip=h"};
+  std::vector<std::string> tiff = {
+      "run",   std::string(LUMEN_SOURCE_DIR) + "/pipelines/ptycho-ingest-tiff.yaml",
+      "--set", "vars.input=" + (dir.path() / "frames" / "outputs" / "frames" / "frame_*.tif").string(),
+      "--set", "vars.sidecar=" + (dir.path() / "sidecar" / "outputs" / "sidecar.h5").string(),
+      "--set", "vars.sat=60000"};
+  for (const char* key : {"pos_x_path=/entry/posx_m", "pos_y_path=/entry/posy_m", "energy_path=/entry/energy_eV",
+                          "det_dist_path=/entry/det_dist_m", "pixel_path=/entry/pixel_m",
+                          "exposure_path=/entry/exposure_s", "dark_path=/entry/dark", "flat_path=/entry/flat"})
+    tiff.insert(tiff.end(), {"--set", std::string("scan.") + key});
+  tiff.insert(tiff.end(), common.begin(), common.end());
+  tiff.insert(tiff.end(),
+              {"--set", "write.name=tiff_std.h5", "--run-dir", (dir.path() / "via-tiff").string(), "--no-progress"});
+  auto r = lumen(tiff);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> direct = {"--set", "vars.positions=12", "--set", "vars.size=64",
+                                     "--set", "vars.photons=4e6"};
+  direct.insert(direct.end(), common.begin(), common.end());
+  direct.insert(direct.end(), {"--run-dir", (dir.path() / "direct").string()});
+  r = run(direct);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto check = e2e::shell(
+      "/usr/bin/python3 -c " +
+      e2e::quote("import sys, h5py, numpy as np\n"
+                 "a = h5py.File(sys.argv[1], 'r')['entry']; b = h5py.File(sys.argv[2], 'r')['entry']\n"
+                 "ok = a['data'].shape == (12, 40, 48) and np.array_equal(a['data'][()], b['data'][()]) "
+                 "and np.array_equal(a['pos'][()], b['pos'][()]) and np.array_equal(a['mask'][()], b['mask'][()]) "
+                 "and a['energy_eV'][()] == b['energy_eV'][()]\n"
+                 "sys.exit(0 if ok else 1)\n") +
+      " " + e2e::quote((dir.path() / "via-tiff" / "outputs" / "tiff_std.h5").string()) + " " +
+      e2e::quote((dir.path() / "direct" / "outputs" / "ptycho_scan_std.h5").string()));
+  INFO(check.output);
+  CHECK(check.exit_code == 0);
+}
