@@ -6,7 +6,8 @@
 # ${pipeline_dir}/../layouts/... so they work from the source tree and from an install. This
 # function installs both folders under share/lumen/beamlines/<name>/ and registers one CTest per
 # pipeline: `lumen validate` with VALIDATE_ARGS (e.g. --set vars.input=x), which parses every
-# layout and checks every default. plugins/CMakeLists.txt adds every beamline-* folder by itself,
+# layout and checks every default; and every tests/*.sh script, run as `script LUMEN WORKDIR`
+# (exit 77 = skipped), for end-to-end runs of the beamline's pipelines on synthetic scans. plugins/CMakeLists.txt adds every beamline-* folder by itself,
 # so a new beamline is a copied folder (and, if it needs code, a lumen_plugin_set beside this).
 function(lumen_beamline name)
   cmake_parse_arguments(ARG "" "" "VALIDATE_ARGS" ${ARGN})
@@ -21,6 +22,13 @@ function(lumen_beamline name)
       get_filename_component(stem ${pipeline} NAME_WE)
       add_test(NAME "beamline ${name}: ${stem}.yaml validates"
                COMMAND lumen validate ${pipeline} ${ARG_VALIDATE_ARGS})
+    endforeach()
+    file(GLOB scripts ${CMAKE_CURRENT_SOURCE_DIR}/tests/*.sh)
+    foreach(script IN LISTS scripts)
+      get_filename_component(stem ${script} NAME_WE)
+      set(test "beamline ${name}: ${stem}")
+      add_test(NAME ${test} COMMAND bash ${script} $<TARGET_FILE:lumen> ${CMAKE_CURRENT_BINARY_DIR}/test-${stem})
+      set_tests_properties(${test} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
     endforeach()
   endif()
 endfunction()
