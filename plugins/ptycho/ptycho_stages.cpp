@@ -3,6 +3,7 @@
 #include "ptycho_stages.hpp"
 
 #include "tiff_sidecar_stages.hpp"
+#include "write_ad.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -650,4 +651,5 @@ LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::ReadAd>("ptyc
              lumen::stage<lumen::ptycho::DarkFlat>("ptycho.dark_flat"),
              lumen::stage<lumen::ptycho::Group>("ptycho.group"), lumen::stage<lumen::ptycho::Roi>("ptycho.roi"),
              lumen::stage<lumen::ptycho::Orient>("ptycho.orient"),
-             lumen::stage<lumen::ptycho::WriteStd>("ptycho.write_std"));
+             lumen::stage<lumen::ptycho::WriteStd>("ptycho.write_std"),
+             lumen::stage<lumen::ptycho::WriteAd>("ptycho.write_ad"));

@@ -9,6 +9,7 @@
 //   ptycho.roi        transform   crop [ny, nx] around a centre in pixels or fractions
 //   ptycho.orient     transform   rotate 0|90|180|270 (counter-clockwise), then flip none|h|v|hv
 //   ptycho.write_std  aggregator  one standardized HDF5 (or CXI 1.6) file per scan, for PtyPy & co.
+//   ptycho.write_ad   aggregator  an areaDetector NDFileHDF5-like file per scan (write_ad.hpp), read_ad reads it
 //
 // A scan streams as items, each a block of consecutive frames:
 //   "image"       (n, ny, nx), any dtype (a 2-D (ny, nx) image is one frame)
