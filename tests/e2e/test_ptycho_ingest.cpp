@@ -51,9 +51,7 @@ fs::path make_scan(const fs::path& dir) {
 }
 
 // ptycho-ingest.yaml on `scan` with the minimal layout (positions by NDAttribute name), 2 exposures
-// summed per position, sat 60000, plus `extra`; returns the output file. The default
-// frames_per_item (100) reads the 24 frames as one block, as synth.ptycho_scan makes them in the
-// demo: the saturation mask of ptycho.dark_flat is per block, so equal blocks give equal frames.
+// summed per position, sat 60000, plus `extra`; returns the output file.
 fs::path ingest(const fs::path& scan, const fs::path& run_dir, std::vector<std::string> extra) {
   std::vector<std::string> args = {"--set", "vars.input=" + scan.string(), "--set", "vars.layout=" + kMinimal,
                                    "--set", "vars.pos_x_path=PosX",        "--set", "vars.pos_y_path=PosY",
@@ -91,8 +89,11 @@ sys.exit(0 if ok else 1)
 )",
                {scan}) == 0);
 
-  const fs::path out = ingest(scan, dir.path() / "ingest", {"--set", "vars.roi=[48, 40]"});
-  // The same scan straight from the synthetic source (no file in between) must give the same file.
+  const fs::path out =
+      ingest(scan, dir.path() / "ingest", {"--set", "vars.roi=[48, 40]", "--set", "vars.frames_per_item=100"});
+  // The same scan straight from the synthetic source (no file in between) must give the same file:
+  // frames_per_item 100 reads the 24 frames as one block, as synth.ptycho_scan makes them in the
+  // demo (the saturation mask of ptycho.dark_flat is per block, so equal blocks give equal frames).
   const auto demo = run(kDemo,
                         {"--set", "vars.positions=12", "--set", "vars.size=64", "--set", "vars.photons=4e6", "--set",
                          "vars.roi=[48, 40]", "--set", "vars.sat=60000"},
