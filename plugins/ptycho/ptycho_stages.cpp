@@ -487,7 +487,7 @@ WriteStd::~WriteStd() = default;
 
 void WriteStd::validate() const {
   FileAggregator::validate();
-  for (const auto* p : {&energy_eV, &det_dist_m, &pixel_m})
+  for (const auto* p : {&energy_ev, &det_dist_m, &pixel_m})
     if (!std::isfinite(p->get()) || p->get() < 0)
       throw ConfigError(p->spec().name, p->spec().name + " must be > 0, or 0 to take it from meta");
 }
@@ -524,8 +524,8 @@ void WriteStd::process(Item& item, Emit&) {
     check_calibration(item, f);
 
     std::vector<double> energy, exposure;
-    if (*energy_eV > 0 || !item.has("energy_eV"))
-      energy.assign(static_cast<std::size_t>(f.n), scan_scalar(item, "energy_eV", *energy_eV, "eV"));
+    if (*energy_ev > 0 || !item.has("energy_eV"))
+      energy.assign(static_cast<std::size_t>(f.n), scan_scalar(item, "energy_eV", *energy_ev, "eV"));
     else
       energy = per_frame_values(item, "energy_eV", f.n);
     if (item.has("exposure_s"))
@@ -561,7 +561,7 @@ void WriteStd::process(Item& item, Emit&) {
         if (!block) a.set(e.key, e.value, e.comment, e.unit);
       }
       // The values written, where a parameter overrode meta.
-      for (const auto* p : {&energy_eV, &det_dist_m, &pixel_m})
+      for (const auto* p : {&energy_ev, &det_dist_m, &pixel_m})
         if (p->get() > 0) a.set(p->spec().name, p->get(), "ptycho.write_std parameter", p->spec().unit);
       scan->scan_frames = item.meta.get_int("scan_frames");
       scan->first_id = item.id();

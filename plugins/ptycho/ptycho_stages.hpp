@@ -411,7 +411,7 @@ public:
                                  OneOf{{"none", "shuffle+deflate"}}};
   Param<int> level{this, "level", 1, "deflate level, 1 (fastest) to 9 (smallest)", Min{1}, Max{9}};
   Param<int> threads{this, "threads", 0, "compression threads; 0 = the run's --threads", Min{0}, Max{256}};
-  Param<double> energy_eV{this,   "energy_eV", 0.0, "photon energy; 0 = from meta energy_eV or the array energy_eV",
+  Param<double> energy_ev{this,   "energy_ev", 0.0, "photon energy; 0 = from meta energy_eV or the array energy_eV",
                           Min{0}, Unit{"eV"}};
   Param<double> det_dist_m{this,   "det_dist_m", 0.0, "sample-detector distance; 0 = from meta det_dist_m",
                            Min{0}, Unit{"m"}};
