@@ -2,7 +2,7 @@
 # The ptychography ingest benchmark of issue 5, end to end through the real `lumen` binary:
 #
 #   400 frames x 512 x 512 uint16 (200 positions x frames_per_pos 2; an areaDetector-like file made
-#   by pipelines/ptycho-make-scan.yaml), ingested by pipelines/ptycho-ingest.yaml (dark/flat,
+#   by pipelines/ptycho-make-scan.yaml), ingested by pipelines/ptycho-ingest.yaml (ROI first, dark/flat,
 #   saturation mask at 60000, 2 exposures summed per position, ROI 256 x 256, standardized HDF5)
 #   against the Python baseline (numpy + h5py doing the same job in the same order, in blocks of
 #   20 frames: reference.py), and reference.py --crop-first (the ROI cut before the correction, the
