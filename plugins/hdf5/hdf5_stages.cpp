@@ -171,15 +171,12 @@ void Hdf5Append::process(Item& item, Emit&) {
   }
   writer_->append(block);
   // The unit is done only when the file is: hold its token until finish() commits.
-  if (item.unit_token()) held_units_.push_back(item.unit_token());
+  held_units_.hold(item);
 }
 
 void Hdf5Append::finish(Emit&) {
   if (!writer_) return;
-  struct Release { // whatever happens, tokens go back before the run ends
-    std::vector<std::shared_ptr<detail::UnitToken>>& held;
-    ~Release() { held.clear(); }
-  } release{held_units_};
+  const auto release = held_units_.release_at_exit(); // whatever happens, before the run ends
   writer_->close();
   const std::int64_t frames_written = writer_->frames_written();
   writer_.reset();

@@ -162,7 +162,7 @@ private:
   // The open file, and the units that count as done only once it is committed.
   std::unique_ptr<AtomicFile> file_;
   std::unique_ptr<H5ChunkWriter> writer_;
-  std::vector<std::shared_ptr<detail::UnitToken>> held_units_;
+  HeldUnits held_units_;
   std::string first_id_;
 };
 

@@ -82,15 +82,12 @@ void NpyAppend::process(Item& item, Emit&) {
   }
   write_npy_data([this](const void* p, std::size_t k) { file_->write(p, k); }, data);
   frames_ += n;
-  if (item.unit_token()) held_units_.push_back(item.unit_token());
+  held_units_.hold(item);
 }
 
 void NpyAppend::finish(Emit&) {
   if (!file_) return;
-  struct Release { // whatever happens, tokens go back before the run ends
-    std::vector<std::shared_ptr<detail::UnitToken>>& held;
-    ~Release() { held.clear(); }
-  } release{held_units_};
+  const auto release = held_units_.release_at_exit(); // whatever happens, before the run ends
   Shape shape;
   shape.ndim = frame_.ndim + 1;
   shape.dims[0] = frames_;

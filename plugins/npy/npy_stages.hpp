@@ -114,7 +114,7 @@ private:
   Shape frame_;                 // shape of one frame
   std::size_t header_size_ = 0; // bytes reserved for the header
   std::int64_t frames_ = 0;
-  std::vector<std::shared_ptr<detail::UnitToken>> held_units_; // done only once the file is
+  HeldUnits held_units_; // done only once the file is
 };
 
 } // namespace lumen::npy

@@ -476,7 +476,7 @@ std::vector<double> per_frame_values(const Item& item, const char* name, std::in
 struct WriteStd::Scan {
   std::unique_ptr<AtomicFile> file;
   std::unique_ptr<StdScanWriter> writer;
-  std::vector<std::shared_ptr<detail::UnitToken>> held; // released when the file is committed or dropped
+  HeldUnits held; // released when the file is committed or dropped
   std::optional<std::int64_t> scan_frames;
   std::string first_id;
   ScanHeader header;
@@ -592,7 +592,7 @@ void WriteStd::process(Item& item, Emit&) {
         files.push_back(item.provenance.source_file);
     }
     // The unit is done only when the file is: hold its token until the scan is committed.
-    if (item.unit_token()) scan.held.push_back(item.unit_token());
+    scan.held.hold(item);
     if (scan.scan_frames && sw.frames() == *scan.scan_frames) {
       commit(scan);
       scans_.erase(it);
@@ -607,10 +607,7 @@ void WriteStd::process(Item& item, Emit&) {
 }
 
 void WriteStd::commit(Scan& scan) {
-  struct Release { // whatever happens, the tokens go back
-    std::vector<std::shared_ptr<detail::UnitToken>>& held;
-    ~Release() { held.clear(); }
-  } release{scan.held};
+  const auto release = scan.held.release_at_exit(); // whatever happens
   StdScanWriter& sw = *scan.writer;
   const std::int64_t frames = sw.frames();
   scan.header.entry_attributes.set("scan_frames", frames);

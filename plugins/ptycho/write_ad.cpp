@@ -94,7 +94,7 @@ struct WriteAd::Scan {
   std::unique_ptr<AtomicFile> file;
   std::unique_ptr<AdScanWriter> writer;
   std::vector<Column> columns;
-  std::vector<std::shared_ptr<detail::UnitToken>> held; // released when the file is committed or dropped
+  HeldUnits held; // released when the file is committed or dropped
   std::optional<std::int64_t> scan_frames;
   std::string first_id;
   Meta root;
@@ -232,7 +232,7 @@ void WriteAd::process(Item& item, Emit&) {
     for (const auto& [array, path] : calibration)
       if (item.has(array) && !(*path)->empty()) aw.add_array(**path, item.array(array));
     // The unit is done only when the file is: hold its token until the scan is committed.
-    if (item.unit_token()) scan.held.push_back(item.unit_token());
+    scan.held.hold(item);
     if (scan.scan_frames && aw.frames() == *scan.scan_frames) {
       commit(scan);
       scans_.erase(it);
@@ -246,10 +246,7 @@ void WriteAd::process(Item& item, Emit&) {
 }
 
 void WriteAd::commit(Scan& scan) {
-  struct Release { // whatever happens, the tokens go back
-    std::vector<std::shared_ptr<detail::UnitToken>>& held;
-    ~Release() { held.clear(); }
-  } release{scan.held};
+  const auto release = scan.held.release_at_exit(); // whatever happens
   const std::int64_t frames = scan.writer->frames();
   scan.root.set("scan_frames", frames);
   scan.writer->close(scan.root);

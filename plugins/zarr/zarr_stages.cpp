@@ -136,7 +136,7 @@ void ZarrWrite::process(Item& item, Emit& emit) {
     movie_->source_file = item.provenance.source_file;
   }
   Movie& m = *movie_;
-  if (item.unit_token()) m.units.push_back(item.unit_token());
+  m.units.hold(item);
   if (!m.broken.empty())
     throw InputError("item '" + item.id() + "': the store of movie '" + m.first_id + "' (file_index " +
                      std::to_string(m.file_index) + ") was abandoned at frame " + std::to_string(m.broken_at) + " (" +
@@ -201,10 +201,7 @@ void ZarrWrite::finalize(Emit& emit) {
   Movie m = std::move(*movie_);
   movie_.reset();
   // The movie's units count as done only now, whatever happens below.
-  struct Release {
-    std::vector<std::shared_ptr<detail::UnitToken>>& units;
-    ~Release() { units.clear(); }
-  } release{m.units};
+  const auto release = m.units.release_at_exit();
   if (!m.broken.empty() || !m.writer) {
     ctx().log(LogLevel::warn, "movie '" + m.first_id + "' (file_index " + std::to_string(m.file_index) +
                                   "): no store written, abandoned at frame " + std::to_string(m.broken_at) + ": " +

@@ -138,7 +138,7 @@ private:
     std::unique_ptr<StoreWriter> writer;
     std::string broken; // why the movie was abandoned ("" while it is fine)
     std::int64_t broken_at = 0;
-    std::vector<std::shared_ptr<detail::UnitToken>> units; // done only once the store is
+    HeldUnits units; // done only once the store is
   };
   void add(Movie& m, Item& item);
   void finalize(Emit& emit);

@@ -34,6 +34,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,34 @@ protected:
 
 private:
   std::vector<std::string> extensions_;
+};
+
+/// The work units of the items an aggregator has consumed but not yet written out. The host counts
+/// a unit as done (and records it in the ledger) when its last item is gone, so an aggregator that
+/// keeps only the pixels of an item must hold the item's unit until its file is committed:
+///   held_.hold(item);                               // in process()
+///   const auto release = held_.release_at_exit();   // first line of the commit
+/// Releasing after a failed commit is right too: the failure is recorded for the item at fault.
+class HeldUnits {
+public:
+  void hold(const Item& item) {
+    if (item.unit_token()) tokens_.push_back(item.unit_token());
+  }
+  void release() noexcept { tokens_.clear(); }
+  /// Releases the held units when the returned guard goes out of scope, however the scope ends.
+  [[nodiscard]] auto release_at_exit() noexcept {
+    struct Guard {
+      explicit Guard(HeldUnits& h) noexcept : held(h) {}
+      HeldUnits& held;
+      Guard(const Guard&) = delete;
+      Guard& operator=(const Guard&) = delete;
+      ~Guard() { held.release(); }
+    };
+    return Guard{*this};
+  }
+
+private:
+  std::vector<std::shared_ptr<detail::UnitToken>> tokens_;
 };
 
 /// Where a writer's `dir` parameter puts files: outputs/, outputs/<dir>, or <dir> when absolute.
