@@ -273,7 +273,7 @@ std::string dtype_code(DType t) {
   return "|u1";
 }
 
-ArrayMeta parse_zarray(std::string_view text, const std::string& what) {
+static ArrayMeta parse_zarray_fields(std::string_view text, const std::string& what) {
   json doc;
   try {
     doc = json::parse(text);
@@ -444,7 +444,7 @@ std::pair<std::string, json> codec_entry(const json& c, const std::string& what)
 
 } // namespace
 
-ArrayMeta parse_zarr_json(std::string_view text, const std::string& what, std::string* attributes) {
+static ArrayMeta parse_zarr_json_fields(std::string_view text, const std::string& what, std::string* attributes) {
   json doc;
   try {
     doc = json::parse(text);
@@ -1101,6 +1101,25 @@ std::vector<fs::path> find_stores(std::string_view spec_view) {
                      "' is not a store itself and holds no Zarr store (a directory holding a .zarray or zarr.json)");
   sort();
   return found;
+}
+
+// The metadata parsers check every key they use, but nlohmann's accessors (value(), get<T>())
+// still throw their own type_error for a value of an unexpected type in places the checks do not
+// reach; a file must never get past as anything but an InputError naming it.
+ArrayMeta parse_zarray(std::string_view text, const std::string& what) {
+  try {
+    return parse_zarray_fields(text, what);
+  } catch (const json::exception& e) {
+    throw InputError(what + ": a key has a value of the wrong type (" + e.what() + ")");
+  }
+}
+
+ArrayMeta parse_zarr_json(std::string_view text, const std::string& what, std::string* attributes) {
+  try {
+    return parse_zarr_json_fields(text, what, attributes);
+  } catch (const json::exception& e) {
+    throw InputError(what + ": a key has a value of the wrong type (" + e.what() + ")");
+  }
 }
 
 } // namespace lumen::zarr

@@ -612,6 +612,17 @@ TEST_CASE("bad .zarray documents fail naming the key at fault", "[zarr][zarray]"
              Catch::Contains((store / ".zarray").string()) && Catch::Contains("not valid JSON"));
 }
 
+TEST_CASE("metadata values of an unexpected JSON type are InputErrors naming the file (fuzz regression)",
+          "[zarr][errors]") {
+  // Found by fuzz_zarr: a chunk grid whose "name" is a number made nlohmann throw its own type_error.
+  const std::string v3 = R"({"zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "uint8",
+    "chunk_grid": {"name": 7, "configuration": {"chunk_shape": [2]}}, "codecs": [], "fill_value": 0})";
+  CHECK_THROWS_WITH(lumen::zarr::parse_zarr_json(v3, "t/zarr.json", nullptr), Catch::Contains("t/zarr.json"));
+  const std::string v2 = R"({"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "|u1",
+    "compressor": {"id": 5}, "fill_value": 0, "order": "C", "filters": null})";
+  CHECK_THROWS_WITH(lumen::zarr::parse_zarray(v2, "t/.zarray"), Catch::Contains("t/.zarray"));
+}
+
 TEST_CASE("Zarr v3 zarr.json: the spec's forms are read, anything else names the key", "[zarr][v3]") {
   // Shaped like the examples of the Zarr v3 core specification (and what zarrita writes).
   const std::string good = R"({"zarr_format": 3, "node_type": "array", "shape": [10000, 1000],
