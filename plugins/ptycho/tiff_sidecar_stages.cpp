@@ -21,22 +21,6 @@ namespace {
 
 const std::vector<std::string> kTiffExtensions{".tif", ".tiff"};
 
-// "frame_0000" -> "frame"; a stem of digits only falls back to the folder's name (as tiff.read).
-std::string series_name(const fs::path& first) {
-  std::string s = first.stem().string();
-  while (!s.empty() && (std::isdigit(static_cast<unsigned char>(s.back())) || s.back() == '_' || s.back() == '-' ||
-                        s.back() == '.' || s.back() == ' '))
-    s.pop_back();
-  if (s.empty()) s = first.parent_path().filename().string();
-  return s.empty() ? std::string("series") : s;
-}
-
-std::string frame_suffix(std::int64_t frame) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "/%04lld", static_cast<long long>(frame));
-  return buf;
-}
-
 // Rows `rows` of a per-frame array (axis 0), in that order.
 Array take_rows(const Array& a, const std::vector<std::int64_t>& rows) {
   if (a.empty()) return a;
@@ -79,7 +63,7 @@ void ReadTiffSeries::validate() const {
 std::vector<WorkUnit> ReadTiffSeries::plan() {
   auto s = std::make_shared<Series>();
   s->files = input_files();
-  s->name = series_name(s->files.front());
+  s->name = tiff::series_name(s->files.front());
   {
     tiff::TiffFile first(s->files.front());
     s->layout = first.select(0);
@@ -184,7 +168,7 @@ void ReadTiffSeries::read(const WorkUnit& unit, Emit& emit) {
   if (!s->rows.energy.empty()) block.energy = s->rows.energy.slice(begin, end);
   if (!s->rows.exposure.empty()) block.exposure = s->rows.exposure.slice(begin, end);
 
-  Item item(s->name + frame_suffix(begin));
+  Item item(s->name + tiff::frame_suffix(begin));
   item.provenance.source_file = unit.source_file;
   item.meta.set("index", begin, "first frame of the block in the scan");
   item.meta.set("file_index", std::int64_t{0}, "the scan (a series is one scan)");

@@ -18,6 +18,7 @@
 #include "lumen/error.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -991,6 +992,21 @@ std::optional<Meta> meta_from_description(std::string_view text) {
   } catch (const std::exception&) {
     return std::nullopt; // not the meta tiff.write writes: keep the text as it is
   }
+}
+
+std::string series_name(const std::filesystem::path& first) {
+  std::string s = first.stem().string();
+  while (!s.empty() && (std::isdigit(static_cast<unsigned char>(s.back())) || s.back() == '_' || s.back() == '-' ||
+                        s.back() == '.' || s.back() == ' '))
+    s.pop_back();
+  if (s.empty()) s = first.parent_path().filename().string();
+  return s.empty() ? std::string("series") : s;
+}
+
+std::string frame_suffix(std::int64_t frame) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/%04lld", static_cast<long long>(frame));
+  return buf;
 }
 
 } // namespace lumen::tiff

@@ -149,4 +149,10 @@ void write_tiff(const std::filesystem::path& path, const Array& image, const Wri
 /// The meta of a description written by description_for, or nullopt for any other text.
 [[nodiscard]] std::optional<Meta> meta_from_description(std::string_view text);
 
+/// The name of a numbered series from its first file: "slice_000.tif" -> "slice"; a stem made only
+/// of digits falls back to the folder's name, then to "series".
+[[nodiscard]] std::string series_name(const std::filesystem::path& first);
+/// "/0042": the id suffix of frame 42 of a stack or series.
+[[nodiscard]] std::string frame_suffix(std::int64_t frame);
+
 } // namespace lumen::tiff

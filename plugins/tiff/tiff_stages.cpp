@@ -19,26 +19,6 @@ namespace lumen::tiff {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// "slice_000" -> "slice"; a stem made only of digits falls back to the folder's name.
-std::string series_name(const fs::path& first) {
-  std::string s = first.stem().string();
-  while (!s.empty() && (std::isdigit(static_cast<unsigned char>(s.back())) || s.back() == '_' || s.back() == '-' ||
-                        s.back() == '.' || s.back() == ' '))
-    s.pop_back();
-  if (s.empty()) s = first.parent_path().filename().string();
-  return s.empty() ? std::string("series") : s;
-}
-
-std::string frame_suffix(std::int64_t frame) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "/%04lld", static_cast<long long>(frame));
-  return buf;
-}
-
-} // namespace
-
 // ---- tiff.read ---------------------------------------------------------------------------------
 
 void TiffRead::validate() const {
