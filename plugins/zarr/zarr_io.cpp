@@ -120,29 +120,7 @@ void fill_value_into(void* dst, std::size_t n, DType t, double v) {
     std::memset(dst, 0, n * dtype_size(t));
     return;
   }
-  switch (t) {
-  case DType::u8:
-    fill_as<std::uint8_t>(dst, n, v);
-    break;
-  case DType::u16:
-    fill_as<std::uint16_t>(dst, n, v);
-    break;
-  case DType::i16:
-    fill_as<std::int16_t>(dst, n, v);
-    break;
-  case DType::u32:
-    fill_as<std::uint32_t>(dst, n, v);
-    break;
-  case DType::i32:
-    fill_as<std::int32_t>(dst, n, v);
-    break;
-  case DType::f32:
-    fill_as<float>(dst, n, v);
-    break;
-  case DType::f64:
-    fill_as<double>(dst, n, v);
-    break;
-  }
+  visit_dtype(t, [&]<typename T>(T) { fill_as<T>(dst, n, v); });
 }
 
 void byteswap(void* data, std::size_t n, std::size_t es) {
