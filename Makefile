@@ -29,7 +29,8 @@ DEB_PACKAGES := cmake g++ make pkg-config libboost-dev libboost-program-options-
   libxtensor-dev xtl-dev libxsimd-dev libyaml-cpp-dev catch2 libblosc-dev libzstd-dev liblz4-dev \
   libdeflate-dev nlohmann-json3-dev libtbb-dev libeigen3-dev wcslib-dev libbenchmark-dev \
   libxxhash-dev python3-yaml python3-jsonschema python3-numpy \
-  fitsverify python3-astropy python3-h5py python3-tifffile python3-mrcfile python3-zarr python3-numcodecs libxml2-dev libfftw3-dev
+  fitsverify python3-astropy python3-h5py python3-tifffile python3-mrcfile python3-zarr python3-numcodecs libxml2-dev libfftw3-dev \
+  libcairo2-dev python3-pil libmd-dev
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
