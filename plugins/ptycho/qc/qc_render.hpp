@@ -1,7 +1,8 @@
 // Pictures of a ptychography QC run (cairo): the four scan maps and the outlier gallery.
 //
-// Note for the qc-score helper: this is the interface from /work/briefs/issue6-shared.md,
-// unchanged. Include it as "qc/qc_render.hpp" (the set's folder is on the include path).
+// Note for the qc-score helper: the interface from /work/briefs/issue6-shared.md, plus one
+// optional trailing parameter `position_unit` of write_thumbs_gallery (default "m"). Include it
+// as "qc/qc_render.hpp" (the set's folder is on the include path).
 //
 // render_qc_maps() draws four panels in a 2x2 layout — deviation score, STXM, DPC-X, DPC-Y —
 // each a scatter of markers at the stage positions (never a reshape, so irregular scans draw
