@@ -267,6 +267,7 @@ struct Panel {
   std::string title;
   std::string bar_label;
   Colormap map;
+  bool unit_range = false; // a 0..1 quantity: the full 0..1 range when every value is in it
 };
 
 struct Limits {
@@ -276,7 +277,8 @@ struct Limits {
 
 // Percentile limits over the finite values of unmasked frames (all frames when every frame is
 // masked): [p1, p99] for sequential maps, ±p99 of |v| for diverging ones, widened when flat.
-Limits robust_limits(const std::vector<double>& v, const std::vector<std::uint8_t>& masked, Colormap map) {
+Limits robust_limits(const std::vector<double>& v, const std::vector<std::uint8_t>& masked, Colormap map,
+                     bool unit_range) {
   std::vector<double> use;
   for (std::size_t i = 0; i < v.size(); ++i)
     if (std::isfinite(v[i]) && !(i < masked.size() && masked[i])) use.push_back(v[i]);
@@ -285,12 +287,13 @@ Limits robust_limits(const std::vector<double>& v, const std::vector<std::uint8_
       if (std::isfinite(x)) use.push_back(x);
   Limits l;
   if (use.empty()) return l;
+  if (unit_range && std::all_of(use.begin(), use.end(), [](double x) { return x >= 0 && x <= 1; })) return l;
   if (map == Colormap::diverging) {
     std::vector<double> mag(use.size());
     std::transform(use.begin(), use.end(), mag.begin(), [](double x) { return std::abs(x); });
     double m = quantile(mag, 0.99);
-    if (!(m > 0)) m = std::max(*std::max_element(mag.begin(), mag.end()), 1e-12);
-    if (!(m > 0)) m = 1.0;
+    if (!(m > 0)) m = *std::max_element(mag.begin(), mag.end());
+    if (!(m > 0)) m = 1.0; // all zero
     l.lo = -m;
     l.hi = m;
   } else {
@@ -310,31 +313,39 @@ Limits robust_limits(const std::vector<double>& v, const std::vector<std::uint8_
   return l;
 }
 
-// Median distance from each frame to its nearest other frame at a different position (0 when
-// all frames share one position). A sweep over frames sorted by x: O(n log n) for scan grids.
-double typical_spacing(const std::vector<double>& x, const std::vector<double>& y) {
-  const std::size_t n = x.size();
-  std::vector<std::size_t> order(n);
+// Distance from frame i to its nearest other frame at a different position whose offset
+// (da along the sort axis, db across) passes `keep`, for every frame (infinity when none). A
+// sweep over frames sorted by `a`: it stops once |da| exceeds the best distance found, so a scan
+// grid costs about n x (frames per column); at most kMaxLook neighbours are tried each way.
+template <typename Keep>
+std::vector<double> nearest_distances(const std::vector<double>& a, const std::vector<double>& b, Keep keep) {
+  constexpr std::ptrdiff_t kMaxLook = 4096;
+  const auto n = static_cast<std::ptrdiff_t>(a.size());
+  std::vector<std::size_t> order(a.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
-  std::vector<double> nearest;
-  nearest.reserve(n);
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = order[k];
-    double best = std::numeric_limits<double>::infinity();
-    for (int dir : {-1, 1}) {
-      for (std::ptrdiff_t m = static_cast<std::ptrdiff_t>(k) + dir; m >= 0 && m < static_cast<std::ptrdiff_t>(n);
-           m += dir) {
+  std::sort(order.begin(), order.end(), [&](std::size_t p, std::size_t q) { return a[p] < a[q]; });
+  std::vector<double> best(a.size(), std::numeric_limits<double>::infinity());
+  for (std::ptrdiff_t k = 0; k < n; ++k) {
+    const std::size_t i = order[static_cast<std::size_t>(k)];
+    double& d_best = best[i];
+    for (std::ptrdiff_t dir : {-1, 1})
+      for (std::ptrdiff_t m = k + dir, look = 0; m >= 0 && m < n && look < kMaxLook; m += dir, ++look) {
         const std::size_t j = order[static_cast<std::size_t>(m)];
-        const double dx = x[j] - x[i];
-        if (dx * dx >= best * best) break;
-        const double d = std::hypot(dx, y[j] - y[i]);
-        if (d > 0 && d < best) best = d;
+        const double da = a[j] - a[i], db = b[j] - b[i];
+        if (da * da >= d_best * d_best) break;
+        const double d = std::hypot(da, db);
+        if (d > 0 && d < d_best && keep(std::abs(da), std::abs(db))) d_best = d;
       }
-    }
-    if (std::isfinite(best)) nearest.push_back(best);
   }
-  return nearest.empty() ? 0.0 : quantile(nearest, 0.5);
+  return best;
+}
+
+// The median of the finite values, 0 when fewer than `min_count` are finite.
+double finite_median(const std::vector<double>& v, std::size_t min_count) {
+  std::vector<double> f;
+  for (double x : v)
+    if (std::isfinite(x)) f.push_back(x);
+  return f.size() < std::max<std::size_t>(min_count, 1) ? 0.0 : quantile(f, 0.5);
 }
 
 struct Box {
@@ -344,8 +355,9 @@ struct Box {
 struct Geometry {
   std::vector<double> x, y; // display units
   DisplayUnit unit;
-  double x0, x1, y0, y1; // data box
-  double spacing;        // typical nearest-neighbour distance, display units (0 if none)
+  double x0, x1, y0, y1;         // data box
+  double spacing;                // median nearest-neighbour distance, display units (0 if none)
+  double cell_w = 0, cell_h = 0; // raster steps when the scan is a grid (rectangular markers), else 0
 };
 
 Geometry scan_geometry(const ScanMaps& m) {
@@ -360,7 +372,27 @@ Geometry scan_geometry(const ScanMaps& m) {
   g.y.resize(m.y.size());
   std::transform(m.x.begin(), m.x.end(), g.x.begin(), [&](double v) { return v * g.unit.factor; });
   std::transform(m.y.begin(), m.y.end(), g.y.begin(), [&](double v) { return v * g.unit.factor; });
-  g.spacing = typical_spacing(g.x, g.y);
+  // A raster: most frames have their nearest neighbour along x or y (within ~17 degrees).
+  // Then each frame is drawn as a cell of the two raster steps; otherwise as a disc.
+  const auto any = [](double, double) { return true; };
+  const auto along = [](double da, double db) { return db <= 0.3 * da; };
+  const std::vector<double> nn = nearest_distances(g.x, g.y, any);
+  g.spacing = finite_median(nn, 1);
+  if (g.x.size() >= 4 && g.spacing > 0) {
+    const std::vector<double> hx = nearest_distances(g.x, g.y, along);
+    const std::vector<double> vy = nearest_distances(g.y, g.x, along);
+    std::size_t aligned = 0;
+    for (std::size_t i = 0; i < nn.size(); ++i)
+      aligned +=
+          std::isfinite(nn[i]) && (std::abs(hx[i] - nn[i]) < 1e-9 * nn[i] || std::abs(vy[i] - nn[i]) < 1e-9 * nn[i]);
+    const double sx = finite_median(hx, g.x.size() / 2), sy = finite_median(vy, g.x.size() / 2);
+    if (aligned >= (7 * nn.size()) / 10) {
+      // A line scan has one step: use it for both sides.
+      g.cell_w = sx > 0 ? sx : sy;
+      g.cell_h = sy > 0 ? sy : sx;
+      if (std::max(g.cell_w, g.cell_h) > 10 * std::min(g.cell_w, g.cell_h)) g.cell_w = g.cell_h = 0;
+    }
+  }
   g.x0 = *xmin_it * g.unit.factor;
   g.x1 = *xmax_it * g.unit.factor;
   g.y0 = *ymin_it * g.unit.factor;
@@ -371,7 +403,9 @@ Geometry scan_geometry(const ScanMaps& m) {
     const double c = std::max(std::abs(g.x0), std::abs(g.y0));
     span = c > 0 ? std::pow(10.0, std::floor(std::log10(c))) : 1.0;
   }
-  const double pad = g.spacing > 0 ? 0.75 * g.spacing : 0.05 * span;
+  const double pad = g.cell_w > 0    ? 0.75 * std::max(g.cell_w, g.cell_h)
+                     : g.spacing > 0 ? 0.75 * g.spacing
+                                     : 0.05 * span;
   const auto widen = [&](double& a, double& b) {
     if (b - a < 0.2 * span) {
       const double c = (a + b) / 2;
@@ -501,11 +535,16 @@ void draw_panel(const Text& text, const Box& cell, const Panel& panel, const Sca
   set_colour(cr, kPlotBackground);
   cairo_fill(cr);
 
-  // Disc diameter: sqrt(2) x the spacing covers a square raster without gaps.
-  double r = g.spacing > 0 ? 0.71 * g.spacing * k : 0.04 * std::min(plot.w, plot.h);
-  r = std::clamp(r, 1.0 * s, 0.12 * std::min(plot.w, plot.h));
+  // Markers: on a raster a cell of the two steps (25 % overlap hides seams and position jitter);
+  // elsewhere a disc 1.5 x the nearest-neighbour spacing across, so a spiral fills without holes.
+  const double cap = 0.12 * std::min(plot.w, plot.h);
+  const bool cells = g.cell_w > 0;
+  const double cw = std::clamp(1.25 * g.cell_w * k, 1.0, cap), chh = std::clamp(1.25 * g.cell_h * k, 1.0, cap);
+  double r = g.spacing > 0 ? 0.75 * g.spacing * k : 0.04 * std::min(plot.w, plot.h);
+  r = std::clamp(r, 1.0 * s, cap);
+  if (cells) r = std::min(cw, chh) / 2;
 
-  const Limits lim = robust_limits(v, m.masked, panel.map);
+  const Limits lim = robust_limits(v, m.masked, panel.map, panel.unit_range);
   std::vector<double> mid_values;
   for (std::size_t i = 0; i < n; ++i)
     if (std::isfinite(v[i]) && !flag(m.masked, i)) mid_values.push_back(v[i]);
@@ -533,10 +572,13 @@ void draw_panel(const Text& text, const Box& cell, const Panel& panel, const Sca
       c = colour_of(panel.map, (v[i] - lim.lo) / (lim.hi - lim.lo));
     set_colour(cr, c);
     cairo_new_path(cr);
-    disc(cr, px(i), py(i), r);
+    if (cells)
+      cairo_rectangle(cr, px(i) - cw / 2, py(i) - chh / 2, cw, chh);
+    else
+      disc(cr, px(i), py(i), r);
     cairo_fill(cr);
   }
-  const double ring_r = std::max(r * 1.05, 4.5 * s);
+  const double ring_r = std::max(r * 0.95, 4.5 * s);
   const double ring_line = std::clamp(r * 0.25, 1.6 * s, 3.0 * s);
   for (std::size_t i = 0; i < n; ++i)
     if (flag(m.rejected, i)) reject_ring(cr, px(i), py(i), ring_r, ring_line);
@@ -571,14 +613,17 @@ void draw_header(const Text& text, const ScanMaps& m, const Geometry& g, double 
     int kind; // 0 ring, 1 masked disc, 2 NaN disc
   };
   std::vector<Item> items;
-  items.push_back({std::to_string(m.x.size()) + " frames", -1});
-  if (g.spacing > 0) {
-    char buf[64];
+  items.push_back({std::to_string(m.x.size()) + (m.x.size() == 1 ? " frame" : " frames"), -1});
+  char buf[128];
+  if (g.cell_w > 0) {
+    std::snprintf(buf, sizeof buf, "raster step %.3g \u00d7 %.3g %s", g.cell_w, g.cell_h, g.unit.name.c_str());
+    items.push_back({buf, -1});
+  } else if (g.spacing > 0) {
     std::snprintf(buf, sizeof buf, "median spacing %.3g %s", g.spacing, g.unit.name.c_str());
     items.push_back({buf, -1});
   }
   items.push_back({"rejected (" + std::to_string(rejected) + ")", 0});
-  items.push_back({"outside region, not scored (" + std::to_string(masked) + ")", 1});
+  if (masked > 0) items.push_back({"outside region, not scored (" + std::to_string(masked) + ")", 1});
   if (any_nan) items.push_back({"no value (NaN)", 2});
   text.font(15);
   const double mark = 22 * s, gap = 34 * s;
@@ -779,15 +824,16 @@ void render_qc_maps(const ScanMaps& maps, const std::filesystem::path& png, int 
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
 
-  const double s = std::min(width / 1600.0, height / 1300.0);
+  // Everything scales with the figure; below 0.65 text would get too small to read.
+  const double s = std::max(0.65, std::min(width / 1600.0, height / 1300.0));
   const Text text{cr, s};
   draw_header(text, maps, g, width);
 
   const std::array<Panel, 4> panels{{
-      {&maps.score, "Deviation score", "anomaly score (0 = typical, 1 = worst)", Colormap::viridis},
-      {&maps.stxm, "STXM: log of summed intensity", "log(sum of counts)", Colormap::viridis},
-      {&maps.dpcx, "DPC-X: centre-of-mass shift", "\u0394 x of centre of mass (px)", Colormap::diverging},
-      {&maps.dpcy, "DPC-Y: centre-of-mass shift", "\u0394 y of centre of mass (px)", Colormap::diverging},
+      {&maps.score, "Deviation score", "anomaly score (0 = typical, 1 = worst)", Colormap::viridis, true},
+      {&maps.stxm, "STXM: log of summed intensity", "log(sum of counts)", Colormap::viridis, false},
+      {&maps.dpcx, "DPC-X: centre-of-mass shift", "\u0394 x of centre of mass (px)", Colormap::diverging, false},
+      {&maps.dpcy, "DPC-Y: centre-of-mass shift", "\u0394 y of centre of mass (px)", Colormap::diverging, false},
   }};
   const double top = 95 * s;
   const double cw = width / 2.0, ch = (height - top) / 2.0;

@@ -137,6 +137,28 @@ TEST_CASE("qc maps: a raster with rejects draws four coloured panels and red rin
   }
 }
 
+TEST_CASE("qc maps: a raster fills its panels (markers sized from the scan step)", "[qc_render]") {
+  test::TempDir tmp("qc_render");
+  ScanMaps m = raster(20, 20, 1e-6);
+  m.masked.clear();
+  m.rejected.clear();
+  // A little position jitter, as encoders report it.
+  for (std::size_t i = 0; i < m.x.size(); ++i) {
+    m.x[i] += 0.03e-6 * std::sin(static_cast<double>(i) * 1.7);
+    m.y[i] += 0.03e-6 * std::cos(static_cast<double>(i) * 2.3);
+  }
+  const fs::path out = tmp.path() / "maps.png";
+  render_qc_maps(m, out);
+  const auto png = png::read_png(out);
+  const auto v = png.image.view<std::uint8_t>();
+  std::int64_t background = 0; // the plot boxes' light grey, visible wherever no marker covers
+  for (std::int64_t y = 0; y < png.image.dim(0); ++y)
+    for (std::int64_t x = 0; x < png.image.dim(1); ++x)
+      background += v.at(y, x, 0) == 245 && v.at(y, x, 1) == 245 && v.at(y, x, 2) == 245;
+  CHECK(background > 0);                                        // the margin around the scan
+  CHECK(background < png.image.dim(0) * png.image.dim(1) / 30); // but no holes between frames
+}
+
 TEST_CASE("qc maps: scattered positions (Fermat spiral) are drawn where measured", "[qc_render]") {
   test::TempDir tmp("qc_render");
   ScanMaps m;
