@@ -150,7 +150,7 @@ double nice_step(double range, int target) {
 
 std::vector<double> ticks_in(double lo, double hi, double step) {
   std::vector<double> out;
-  if (!(step > 0) || !std::isfinite(lo) || !std::isfinite(hi)) return out;
+  if (!(step > 0) || !std::isfinite(step) || !std::isfinite(lo) || !std::isfinite(hi)) return out;
   const double first = std::ceil(lo / step - 1e-9) * step;
   for (int i = 0; i < 100; ++i) {
     const double v = first + i * step;
@@ -648,9 +648,9 @@ void draw_header(const Text& text, const ScanMaps& m, const Geometry& g, double 
 }
 
 void check_maps(const ScanMaps& m, int width, int height) {
-  if (width < 400 || height < 300 || width > 20000 || height > 20000)
+  if (width < 400 || height < 300 || width > 8000 || height > 8000)
     throw Error("render_qc_maps: image size " + std::to_string(width) + " x " + std::to_string(height) +
-                " is out of range (400..20000 x 300..20000 px)");
+                " is out of range (400..8000 x 300..8000 px)");
   const std::size_t n = m.x.size();
   if (n == 0) throw Error("render_qc_maps: the scan has no frames (no positions): nothing to draw");
   const auto need = [&](std::size_t size, const char* what, bool may_be_empty) {
