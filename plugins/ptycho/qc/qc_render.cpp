@@ -613,7 +613,8 @@ void draw_header(const Text& text, const ScanMaps& m, const Geometry& g, double 
     int kind; // 0 ring, 1 masked disc, 2 NaN disc
   };
   std::vector<Item> items;
-  items.push_back({std::to_string(m.x.size()) + (m.x.size() == 1 ? " frame" : " frames"), -1});
+  const std::string frames = std::to_string(m.x.size()) + (m.x.size() == 1 ? " frame" : " frames");
+  if (title.find(frames) == std::string::npos) items.push_back({frames, -1}); // unless the title says it
   char buf[128];
   if (g.cell_w > 0) {
     std::snprintf(buf, sizeof buf, "raster step %.3g \u00d7 %.3g %s", g.cell_w, g.cell_h, g.unit.name.c_str());
