@@ -2,6 +2,7 @@
 // does and its parameters are declared in ptycho_stages.hpp; the pixel work is in preprocess.cpp.
 #include "ptycho_stages.hpp"
 
+#include "qc/qc_stage.hpp"
 #include "tiff_sidecar_stages.hpp"
 #include "write_ad.hpp"
 
@@ -649,4 +650,5 @@ LUMEN_PLUGIN("ptycho", "0.1.0", "MIT", lumen::stage<lumen::ptycho::ReadAd>("ptyc
              lumen::stage<lumen::ptycho::Group>("ptycho.group"), lumen::stage<lumen::ptycho::Roi>("ptycho.roi"),
              lumen::stage<lumen::ptycho::Orient>("ptycho.orient"),
              lumen::stage<lumen::ptycho::WriteStd>("ptycho.write_std"),
-             lumen::stage<lumen::ptycho::WriteAd>("ptycho.write_ad"));
+             lumen::stage<lumen::ptycho::WriteAd>("ptycho.write_ad"),
+             lumen::stage<lumen::ptycho::QcScore>("ptycho.qc_score"));

@@ -840,7 +840,7 @@ TEST_CASE("a small scan through dark_flat, group, roi and orient stays consisten
   CHECK(out.meta.get_int("scan_frames") == 2);
 }
 
-TEST_CASE("the ptycho plugin descriptor lists its ten stages", "[ptycho][plugin]") {
+TEST_CASE("the ptycho plugin descriptor lists its eleven stages", "[ptycho][plugin]") {
   const LumenPluginDescriptor* d = lumen_plugin_descriptor();
   CHECK(std::string(d->set_name) == "ptycho");
   CHECK(std::string(d->set_version) == "0.1.0");
@@ -849,7 +849,8 @@ TEST_CASE("the ptycho plugin descriptor lists its ten stages", "[ptycho][plugin]
   for (const auto& s : table->stages) {
     names.push_back(s.name);
     const bool writer = names.back() == "ptycho.write_std" || names.back() == "ptycho.write_ad"; // blocks in order
-    CHECK(s.concurrent == !writer);
+    const bool qc = names.back() == "ptycho.qc_score"; // one unit = a whole scan, with its own threads
+    CHECK(s.concurrent == !(writer || qc));
     CHECK(s.ordered_input == writer);
     CHECK(contains(s.doc, "Example:"));
     const auto stage = s.create();
@@ -857,5 +858,5 @@ TEST_CASE("the ptycho plugin descriptor lists its ten stages", "[ptycho][plugin]
   }
   CHECK(names == std::vector<std::string>{"ptycho.read_ad", "ptycho.read_cxi", "ptycho.read_tiff_series",
                                           "ptycho.sidecar_from_csv", "ptycho.dark_flat", "ptycho.group", "ptycho.roi",
-                                          "ptycho.orient", "ptycho.write_std", "ptycho.write_ad"});
+                                          "ptycho.orient", "ptycho.write_std", "ptycho.write_ad", "ptycho.qc_score"});
 }
