@@ -3,10 +3,12 @@
 //
 // The maps are drawn in device pixels on an RGB image surface: each panel maps its data box
 // (stage coordinates in a readable unit) onto a plot box with one scale for both axes (equal
-// aspect), draws one disc per frame (diameter from the median nearest-neighbour distance, so a
-// raster fills the box and a spiral keeps its shape), in order of increasing distance from the
-// median value so isolated anomalies stay on top, then the axes, a colour bar and the reject
-// rings. Text uses cairo's toy text API (fontconfig picks the face).
+// aspect), draws one marker per frame — on a raster (most nearest neighbours along x or y) a cell
+// of the two raster steps, otherwise a disc 1.5 x the median nearest-neighbour distance across,
+// so a raster fills the box and a spiral keeps its shape — in order of increasing distance from
+// the median value so isolated anomalies stay on top, then the axes, a colour bar and the reject
+// rings. Colour limits: percentiles 1 and 99 (DPC: +-the 99th percentile of |v|); the score keeps
+// its own 0..1 scale. Text uses cairo's toy text API (fontconfig picks the face).
 #include "qc/qc_render.hpp"
 
 #include "lumen/atomic_file.hpp"

@@ -1,16 +1,14 @@
-// Pictures of a ptychography QC run (cairo): the four scan maps and the outlier gallery.
-//
-// Note for the qc-score helper: the interface from /work/briefs/issue6-shared.md, plus one
-// optional trailing parameter `position_unit` of write_thumbs_gallery (default "m"). Include it
-// as "qc/qc_render.hpp" (the set's folder is on the include path).
+// Pictures of a ptychography QC run (cairo): the four scan maps and the outlier gallery, drawn by
+// ptycho.qc_score (qc_stage.cpp) at the end of a scan.
 //
 // render_qc_maps() draws four panels in a 2x2 layout — deviation score, STXM, DPC-X, DPC-Y —
-// each a scatter of markers at the stage positions (never a reshape, so irregular scans draw
-// as they were measured), marker size from the typical nearest-neighbour spacing, equal
-// aspect, axes in a readable unit (nm/µm/mm picked from `position_unit` and the extent), a
-// title and a colour bar each (viridis for score and STXM, a diverging map symmetric about 0
-// for DPC), colour limits from robust percentiles, rejected frames ringed in red with a legend,
-// masked frames (outside the evaluation region) grey. Text goes through cairo's toy text API.
+// each a scatter of markers at the stage positions (never a reshape, so irregular scans draw as
+// they were measured; a raster as cells of its two steps, other scans as discs sized from the
+// typical nearest-neighbour spacing), equal aspect, axes in a readable unit (nm/µm/mm picked
+// from `position_unit` and the extent), a title and a colour bar each (viridis for score and
+// STXM, a diverging map symmetric about 0 for DPC), colour limits from robust percentiles (the
+// score keeps its 0..1 scale), rejected frames ringed in red with a legend, masked frames
+// (outside the evaluation region) grey. Text goes through cairo's toy text API.
 //
 // write_thumbs_gallery() writes dir/frame_<index>.png (log1p of max(0, x) scaled to 8 bits,
 // area-averaged down to at most `side` px) for each thumb and dir/index.html, a self-contained
