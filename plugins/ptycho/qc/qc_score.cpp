@@ -228,29 +228,33 @@ Pca fit_pca(const std::vector<float>& emb, std::size_t D, const std::vector<std:
     m.comps = Eigen::MatrixXd(d, 0);
     return m;
   }
+  // The top kk eigenvectors of X^T X by subspace iteration (block power method with p = kk + 8
+  // vectors, re-orthonormalised each round, then Rayleigh-Ritz): O(M D p) per round instead of a
+  // full M x M or D x D eigendecomposition. The start is a fixed pseudo-random basis, so results
+  // are reproducible.
+  const Eigen::Index p = std::min<Eigen::Index>(kk + 8, std::min(M, d));
+  Eigen::MatrixXd Q(d, p);
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (Eigen::Index j = 0; j < p; ++j)
+    for (Eigen::Index i = 0; i < d; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      Q(i, j) = static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0) - 0.5;
+    }
+  auto orthonormalise = [&](const Eigen::MatrixXd& Z) {
+    Eigen::HouseholderQR<Eigen::MatrixXd> qr(Z);
+    return Eigen::MatrixXd(qr.householderQ() * Eigen::MatrixXd::Identity(d, p));
+  };
+  Q = orthonormalise(Q);
+  for (int round = 0; round < 8; ++round) Q = orthonormalise(X.transpose() * (X * Q));
+  const Eigen::MatrixXd Y = X * Q;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Y.transpose() * Y);
+  const Eigen::VectorXd& ev = es.eigenvalues(); // ascending
+  const double top = std::max(ev(p - 1), 0.0);
   std::vector<Eigen::VectorXd> cols;
-  if (M <= d) {
-    const Eigen::MatrixXd G = X * X.transpose();
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(G);
-    const Eigen::VectorXd& ev = es.eigenvalues(); // ascending
-    const double top = std::max(ev(M - 1), 0.0);
-    for (int j = 0; j < kk; ++j) {
-      const Eigen::Index i = M - 1 - j;
-      if (ev(i) <= 1e-12 * top || ev(i) <= 0) break;
-      Eigen::VectorXd v = X.transpose() * es.eigenvectors().col(i);
-      const double norm = v.norm();
-      if (norm > 0) cols.push_back(v / norm);
-    }
-  } else {
-    const Eigen::MatrixXd C = X.transpose() * X;
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(C);
-    const Eigen::VectorXd& ev = es.eigenvalues();
-    const double top = std::max(ev(d - 1), 0.0);
-    for (int j = 0; j < kk; ++j) {
-      const Eigen::Index i = d - 1 - j;
-      if (ev(i) <= 1e-12 * top || ev(i) <= 0) break;
-      cols.push_back(es.eigenvectors().col(i));
-    }
+  for (int j = 0; j < kk; ++j) {
+    const Eigen::Index i = p - 1 - j;
+    if (ev(i) <= 1e-12 * top || ev(i) <= 0) break;
+    cols.push_back(Q * es.eigenvectors().col(i));
   }
   m.comps = Eigen::MatrixXd(d, static_cast<Eigen::Index>(cols.size()));
   for (std::size_t j = 0; j < cols.size(); ++j) m.comps.col(static_cast<Eigen::Index>(j)) = cols[j];
