@@ -71,6 +71,7 @@ const ScanSource& ScanFileReader::source() {
 
 void ScanFileReader::start() {
   source_ = make_source();
+  exclusion_ = exclude_param(*exclude);
 }
 
 std::vector<WorkUnit> ScanFileReader::plan() {
@@ -139,9 +140,17 @@ void ScanFileReader::read(const WorkUnit& unit, Emit& emit) {
     for (std::int64_t b = 0; b < info->frames; b += block_frames())
       ranges.emplace_back(b, std::min(info->frames, b + block_frames()));
   }
+  std::vector<std::uint8_t> excluded;
+  if (exclusion_) excluded = excluded_frames(*exclusion_, info->frames, *frames_per_pos, unit.source_file);
   for (const auto& [begin, end] : ranges) {
+    ScanBlock block = read_block(r, *info, begin, end);
+    if (!excluded.empty()) {
+      drop_excluded(block, excluded, begin);
+      if (block.image.empty()) continue; // every frame of the block left out
+    }
     Item item = make_item(unit, begin);
-    set_block(item, read_block(r, *info, begin, end), *info, *units);
+    set_block(item, std::move(block), *info, *units);
+    if (!excluded.empty()) renumber(item, excluded, begin);
     item.meta.set("data_path", info->source.data.path, "dataset of the frames");
     emit(std::move(item));
   }
@@ -161,6 +170,7 @@ void ReadAd::validate() const {
                       "pos_x_path and pos_y_path go together: give both (or pos_path)");
   if (data_path->empty() && layout->empty())
     throw ConfigError("data_path", "give the dataset of the frames, e.g. /entry/data/data (or a layout)");
+  (void)exclude_param(*exclude);
   try {
     (void)make_source(); // a layout that does not parse, or names an NDAttribute it does not place
   } catch (const ConfigError&) {
@@ -220,6 +230,7 @@ void ReadCxi::validate() const {
   FileReader::validate();
   if (entry->empty() || entry->find('/') != std::string::npos)
     throw ConfigError("entry", "entry must be a group name such as entry_1, got '" + *entry + "'");
+  (void)exclude_param(*exclude);
 }
 
 ScanSource ReadCxi::make_source() const {

@@ -64,6 +64,7 @@ public:
   Param<std::string> units{this, "units", std::string("counts"),
                            "what the pixel values are: counts (photon-counting detectors) or adu (integrating)",
                            OneOf{{"counts", "adu"}}};
+  Param<std::string> exclude{this, "exclude", std::string(), kExcludeDoc};
 
   void start() override;
   [[nodiscard]] std::vector<WorkUnit> plan() override;
@@ -87,6 +88,7 @@ private:
   const ScanSource& source();
 
   std::optional<ScanSource> source_;
+  std::optional<FrameExclusion> exclusion_; // from `exclude`, read in start()
   std::mutex mu_;
   std::map<std::string, Cached> cache_; // by source file
 };

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace lumen::ptycho {
@@ -294,6 +297,110 @@ void set_block(Item& item, ScanBlock block, const ScanInfo& info, const std::str
   item.meta.set("scan_frames", info.frames, "frames of the whole scan");
   item.meta.set("units", units, "what the pixel values are");
   for (const auto& e : info.scalars.entries()) item.meta.set(e.key, e.value, e.comment, e.unit);
+}
+
+FrameExclusion read_exclusion(const std::string& json_path) {
+  FrameExclusion e;
+  e.file = json_path;
+  std::ifstream in(json_path);
+  if (!in) throw Error("cannot open '" + json_path + "' (a ptypy_indices.json written by ptycho.qc_score)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& x) {
+    throw Error("'" + json_path + "' is not valid JSON: " + x.what());
+  }
+  const std::string what = "'" + json_path +
+                           "' must be an object with \"frames\" (an integer > 0) and \"rejected\" "
+                           "(a list of frame indices), as ptycho.qc_score writes it (ptypy_indices: true)";
+  if (!j.is_object() || !j.contains("frames") || !j["frames"].is_number_integer() || !j.contains("rejected") ||
+      !j["rejected"].is_array())
+    throw Error(what);
+  e.frames = j["frames"].get<std::int64_t>();
+  if (e.frames <= 0) throw Error(what + "; \"frames\" is " + std::to_string(e.frames));
+  for (const auto& v : j["rejected"]) {
+    if (!v.is_number_integer()) throw Error(what + "; \"rejected\" holds " + v.dump());
+    const auto i = v.get<std::int64_t>();
+    if (i < 0 || i >= e.frames)
+      throw Error("'" + json_path + "': rejected index " + std::to_string(i) + " is outside the " +
+                  std::to_string(e.frames) + " frames the file describes");
+    e.rejected.push_back(i);
+  }
+  return e;
+}
+
+std::optional<FrameExclusion> exclude_param(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  try {
+    return read_exclusion(value);
+  } catch (const Error& e) {
+    throw ConfigError("exclude", e.what());
+  }
+}
+
+std::vector<std::uint8_t> excluded_frames(const FrameExclusion& e, std::int64_t scan_frames,
+                                          std::int64_t frames_per_pos, const std::string& scan) {
+  const std::int64_t fpp = std::max<std::int64_t>(1, frames_per_pos);
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(scan_frames), 0);
+  if (e.frames == scan_frames) {
+    for (const auto i : e.rejected) {
+      const std::int64_t first = i / fpp * fpp; // the whole position
+      for (std::int64_t k = first; k < std::min(scan_frames, first + fpp); ++k) out[static_cast<std::size_t>(k)] = 1;
+    }
+  } else if (e.frames * fpp == scan_frames) {
+    for (const auto i : e.rejected)
+      for (std::int64_t k = i * fpp; k < (i + 1) * fpp; ++k) out[static_cast<std::size_t>(k)] = 1;
+  } else {
+    throw InputError(scan + " has " + std::to_string(scan_frames) + " frames (frames_per_pos " + std::to_string(fpp) +
+                     ") but the exclude file " + e.file + " describes a scan of " + std::to_string(e.frames) +
+                     " frames: it must be this scan's frames, or its positions (frames / frames_per_pos); is it the "
+                     "QC of another scan?");
+  }
+  return out;
+}
+
+std::int64_t kept_before(const std::vector<std::uint8_t>& excluded, std::int64_t frame) {
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < frame; ++i) n += excluded[static_cast<std::size_t>(i)] ? 0 : 1;
+  return n;
+}
+
+void drop_excluded(ScanBlock& b, const std::vector<std::uint8_t>& excluded, std::int64_t begin) {
+  const std::int64_t n = b.image.dim(0);
+  std::vector<std::int64_t> keep;
+  for (std::int64_t k = 0; k < n; ++k)
+    if (!excluded[static_cast<std::size_t>(begin + k)]) keep.push_back(k);
+  if (static_cast<std::int64_t>(keep.size()) == n) return;
+  auto rows = [&](const Array& a) {
+    if (a.empty()) return a;
+    const Array c = a.contiguous_copy();
+    Shape shape = c.shape();
+    shape.dims[0] = static_cast<std::int64_t>(keep.size());
+    Array out = Array::uninitialized(c.dtype(), shape);
+    const std::size_t row = c.nbytes() / static_cast<std::size_t>(n);
+    const auto* src = static_cast<const unsigned char*>(c.raw());
+    auto* dst = static_cast<unsigned char*>(out.raw());
+    for (std::size_t j = 0; j < keep.size(); ++j)
+      std::memcpy(dst + j * row, src + static_cast<std::size_t>(keep[j]) * row, row);
+    return out;
+  };
+  if (keep.empty()) {
+    b = ScanBlock{};
+    return;
+  }
+  b.image = rows(b.image);
+  b.pos = rows(b.pos);
+  b.energy = rows(b.energy);
+  b.exposure = rows(b.exposure);
+}
+
+void renumber(Item& item, const std::vector<std::uint8_t>& excluded, std::int64_t begin) {
+  const auto total = static_cast<std::int64_t>(excluded.size());
+  const std::int64_t kept = kept_before(excluded, total);
+  item.meta.set("index", kept_before(excluded, begin), "first kept frame of the block in the scan (exclude)");
+  item.meta.set("scan_frames", kept, "frames of the whole scan after exclude");
+  item.meta.set("excluded_frames", total - kept, "frames left out by exclude (ptypy_indices.json)");
+  item.meta.set("first_frame_read", begin, "first frame of the block in the file");
 }
 
 } // namespace lumen::ptycho

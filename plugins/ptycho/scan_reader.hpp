@@ -21,7 +21,9 @@
 #include "lumen/meta.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace lumen::ptycho {
 
@@ -99,6 +101,43 @@ void read_rows(hdf5::H5Reader& r, const ScanInfo& info, std::int64_t begin, std:
 /// Fills `item` as every scan reader does: "image", "pos", "energy_eV", "exposure_s" from the block;
 /// the scan's "dark", "flat", "mask" (shared storage); meta scan_frames, units and the scan scalars.
 void set_block(Item& item, ScanBlock block, const ScanInfo& info, const std::string& units);
+
+/// Frames to leave out of a scan: the "rejected" list of a ptypy_indices.json written by
+/// ptycho.qc_score, for the readers' `exclude` parameter. Its indices count the frames of the file
+/// the QC ran on ("frames" of the JSON):
+///   - "frames" == the scan's frame count: they are frames. With frames_per_pos > 1, a position
+///     with any rejected exposure is left out whole (ptycho.group needs whole positions);
+///   - "frames" x frames_per_pos == the scan's frame count: they are positions (the QC ran on the
+///     grouped, standardized file) and all exposures of each are left out;
+///   - anything else fails naming both counts.
+/// The kept frames are renumbered: items carry meta index = kept frames before them, scan_frames =
+/// kept frames of the scan, excluded_frames, and "pos" and every per-frame array lose the same rows,
+/// so ptycho.group, write_std and the rest see a shorter, gap-free scan.
+struct FrameExclusion {
+  std::string file;                   // the JSON, for messages
+  std::int64_t frames = 0;            // "frames": of the scan the QC ran on
+  std::vector<std::int64_t> rejected; // "rejected": indices into those frames
+};
+/// Reads and checks the JSON (object with integer "frames" > 0 and a "rejected" list of indices in
+/// [0, frames)); throws lumen::Error saying what is wrong.
+[[nodiscard]] FrameExclusion read_exclusion(const std::string& json_path);
+/// Per frame of a scan of `scan_frames` frames with `frames_per_pos` exposures per position:
+/// 1 = leave out. Throws lumen::InputError (naming `scan` and the JSON) when the counts do not match.
+[[nodiscard]] std::vector<std::uint8_t> excluded_frames(const FrameExclusion& e, std::int64_t scan_frames,
+                                                        std::int64_t frames_per_pos, const std::string& scan);
+/// The `exclude` parameter of a reader: "" = nothing to exclude; else read_exclusion(), whose
+/// failure becomes a lumen::ConfigError("exclude", ...) (for validate(), before any data is read).
+[[nodiscard]] std::optional<FrameExclusion> exclude_param(const std::string& value);
+/// The doc of every reader's `exclude` parameter.
+inline constexpr const char* kExcludeDoc =
+    "ptypy_indices.json of ptycho.qc_score: its rejected frames (or positions) are left out, with their positions; "
+    "\"\" = none";
+/// Frames before `frame` that are kept.
+[[nodiscard]] std::int64_t kept_before(const std::vector<std::uint8_t>& excluded, std::int64_t frame);
+/// Drops the excluded rows of block `b` (frames [begin, begin + n)): image, pos, energy, exposure.
+void drop_excluded(ScanBlock& b, const std::vector<std::uint8_t>& excluded, std::int64_t begin);
+/// After set_block: meta index, scan_frames and excluded_frames of a block read from frame `begin`.
+void renumber(Item& item, const std::vector<std::uint8_t>& excluded, std::int64_t begin);
 
 /// h c in eV m and the elementary charge in C (CODATA 2018, exact).
 inline constexpr double kHcEvM = 1.239841984e-6;

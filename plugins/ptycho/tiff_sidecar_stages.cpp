@@ -44,9 +44,10 @@ struct ReadTiffSeries::Series {
   std::vector<fs::path> files;
   std::string name;
   tiff::PageInfo layout;
-  ScanInfo info;        // from the sidecar: scalars, dark, flat, mask
-  ScanBlock rows;       // pos, energy, exposure of every frame, in file order
-  std::string identity; // the sidecar's
+  ScanInfo info;                      // from the sidecar: scalars, dark, flat, mask
+  ScanBlock rows;                     // pos, energy, exposure of every frame, in file order
+  std::string identity;               // the sidecar's
+  std::vector<std::uint8_t> excluded; // per frame, 1 = left out (exclude)
 };
 
 ReadTiffSeries::ReadTiffSeries() : FileReader(kTiffExtensions, "TIFF (numbered single-page frames)") {}
@@ -58,6 +59,7 @@ void ReadTiffSeries::validate() const {
                       "pos_x_path and pos_y_path go together: give both, or set both to \"\" and use pos_path");
   if (pos_x_path->empty() && pos_path->empty())
     throw ConfigError("pos_path", "the positions are needed: give pos_x_path + pos_y_path or pos_path");
+  (void)exclude_param(*exclude);
 }
 
 std::vector<WorkUnit> ReadTiffSeries::plan() {
@@ -129,6 +131,8 @@ std::vector<WorkUnit> ReadTiffSeries::plan() {
     s->rows.energy = take_rows(s->rows.energy, rows);
     s->rows.exposure = take_rows(s->rows.exposure, rows);
   }
+  if (const auto e = exclude_param(*exclude))
+    s->excluded = excluded_frames(*e, n, *frames_per_pos, "the series " + *path);
   series_ = s;
 
   std::vector<WorkUnit> planned;
@@ -167,12 +171,17 @@ void ReadTiffSeries::read(const WorkUnit& unit, Emit& emit) {
   if (!s->rows.pos.empty()) block.pos = s->rows.pos.slice(begin, end);
   if (!s->rows.energy.empty()) block.energy = s->rows.energy.slice(begin, end);
   if (!s->rows.exposure.empty()) block.exposure = s->rows.exposure.slice(begin, end);
+  if (!s->excluded.empty()) {
+    drop_excluded(block, s->excluded, begin);
+    if (block.image.empty()) return; // every frame of the block left out
+  }
 
   Item item(s->name + tiff::frame_suffix(begin));
   item.provenance.source_file = unit.source_file;
   item.meta.set("index", begin, "first frame of the block in the scan");
   item.meta.set("file_index", std::int64_t{0}, "the scan (a series is one scan)");
   set_block(item, std::move(block), s->info, *units);
+  if (!s->excluded.empty()) renumber(item, s->excluded, begin);
   item.meta.set("series", s->name, "name of the series (file names without their numbers)");
   item.meta.set("series_first", s->files[static_cast<std::size_t>(begin)].filename().string(),
                 "first file of the block");

@@ -70,6 +70,7 @@ public:
   Param<std::string> units{this, "units", std::string("counts"),
                            "what the pixel values are: counts (photon-counting detectors) or adu (integrating)",
                            OneOf{{"counts", "adu"}}};
+  Param<std::string> exclude{this, "exclude", std::string(), kExcludeDoc};
   Param<std::string> pos_x_path{this, "pos_x_path", std::string("posx_m"), "sidecar: x positions (N,), m"};
   Param<std::string> pos_y_path{this, "pos_y_path", std::string("posy_m"), "sidecar: y positions (N,), m"};
   Param<std::string> pos_path{this, "pos_path", std::string("pos"),

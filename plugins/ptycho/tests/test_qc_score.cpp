@@ -543,3 +543,136 @@ TEST_CASE("qc_score stage: bad paths and parameters give clear errors", "[ptycho
     CHECK_FALSE(fs::exists(out / "outlier_score.npy"));
   }
 }
+
+namespace {
+
+// ptycho.read_ad on a standardized file (/entry/data, /entry/pos) with `exclude`.
+std::vector<Item> read_excluding(const fs::path& file, const fs::path& json, const fs::path& dir,
+                                 std::int64_t frames_per_pos = 1) {
+  lumen::testing::Context ctx(dir, "read");
+  ReadAd r;
+  set(r.path, file.string());
+  set(r.data_path, "/entry/data");
+  set(r.pos_path, "/entry/pos");
+  set(r.frames_per_item, std::int64_t{6});
+  set(r.frames_per_pos, frames_per_pos);
+  set(r.exclude, json.string());
+  return lumen::testing::read_all(r, ctx);
+}
+
+// Frame index -> the frame's first pixel and its x position, to identify frames after exclusion.
+struct Seen {
+  std::vector<float> first_pixel;
+  std::vector<double> x;
+  std::int64_t scan_frames = -1, excluded = -1;
+};
+Seen seen(const std::vector<Item>& items) {
+  Seen s;
+  std::int64_t next = 0;
+  for (const Item& it : items) {
+    REQUIRE(it.meta.get_int("index") == next); // gap-free, renumbered
+    const Array img = it.array("image").as(DType::f32).contiguous_copy();
+    const auto pos = it.array("pos").view<double>();
+    const std::int64_t n = img.dim(0), px = img.dim(1) * img.dim(2);
+    REQUIRE(it.array("pos").dim(0) == n);
+    for (std::int64_t k = 0; k < n; ++k) {
+      s.first_pixel.push_back(img.view<float>().data()[k * px + px / 2 + img.dim(2) / 2]);
+      s.x.push_back(pos.at(k, 0));
+    }
+    next += n;
+    s.scan_frames = *it.meta.get_int("scan_frames");
+    s.excluded = *it.meta.get_int("excluded_frames");
+  }
+  CHECK(s.scan_frames == next);
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("exclude: the readers leave out the frames a ptypy_indices.json rejects", "[ptycho][qc_score][exclude]") {
+  const test::TempDir tmp("qc-exclude");
+  const Scan s = corrupted_scan(20, 32);
+  const fs::path file = write_std_file(s, tmp.path());
+  auto json = [&](const std::string& text) {
+    const fs::path p = tmp.path() / "indices.json";
+    std::ofstream(p) << text;
+    return p;
+  };
+  auto x_of = [&](std::initializer_list<std::int64_t> kept_out) {
+    std::vector<double> x;
+    for (std::int64_t i = 0; i < 20; ++i)
+      if (std::find(kept_out.begin(), kept_out.end(), i) == kept_out.end())
+        x.push_back(s.x[static_cast<std::size_t>(i)]);
+    return x;
+  };
+  SECTION("frame indices: the frames and their positions go, the rest is renumbered") {
+    const Seen r = seen(read_excluding(file, json(R"({"frames": 20, "rejected": [3, 7, 8, 19]})"), tmp.path()));
+    CHECK(r.scan_frames == 16);
+    CHECK(r.excluded == 4);
+    CHECK(r.x == x_of({3, 7, 8, 19}));
+  }
+  SECTION("frames_per_pos 2: a rejected exposure takes its whole position") {
+    const Seen r = seen(read_excluding(file, json(R"({"frames": 20, "rejected": [3, 8]})"), tmp.path(), 2));
+    CHECK(r.x == x_of({2, 3, 8, 9}));
+  }
+  SECTION("indices of positions (the QC ran on the grouped file): all exposures of each go") {
+    const Seen r = seen(read_excluding(file, json(R"({"frames": 10, "rejected": [0, 9]})"), tmp.path(), 2));
+    CHECK(r.x == x_of({0, 1, 18, 19}));
+  }
+  SECTION("the frames through ptycho.group stay consistent") {
+    auto items = read_excluding(file, json(R"({"frames": 10, "rejected": [4]})"), tmp.path(), 2);
+    lumen::testing::Context ctx(tmp.path(), "group");
+    Group g;
+    set(g.frames_per_pos, std::int64_t{2});
+    g.validate();
+    g.attach(ctx);
+    g.start();
+    lumen::testing::Collect out;
+    for (auto& it : items) g.process(it, out);
+    std::int64_t positions = 0;
+    for (const Item& it : out.items) {
+      CHECK(it.meta.get_int("index") == positions);
+      positions += it.array("image").dim(0);
+      CHECK(it.meta.get_int("scan_frames") == 9);
+    }
+    CHECK(positions == 9);
+  }
+  SECTION("the QC's own ptypy_indices.json, consumed by the reader") {
+    QcRun q(tmp.path() / "qc");
+    set(q.stage.path, file.string());
+    set(q.stage.embed_side, 8);
+    set(q.stage.reject_topk, std::int64_t{5});
+    set(q.stage.ptypy_indices, true);
+    set(q.stage.maps, false);
+    set(q.stage.thumbs, 0);
+    q.run();
+    const fs::path pj = tmp.path() / "qc" / "ptypy_indices.json";
+    const auto j = nlohmann::json::parse(slurp(pj));
+    const auto rejected = j["rejected"].get<std::vector<std::int64_t>>();
+    REQUIRE(rejected.size() == 5);
+    const Seen r = seen(read_excluding(file, pj, tmp.path()));
+    CHECK(r.scan_frames == 15);
+    std::vector<double> want;
+    for (std::int64_t i = 0; i < 20; ++i)
+      if (std::find(rejected.begin(), rejected.end(), i) == rejected.end())
+        want.push_back(s.x[static_cast<std::size_t>(i)]);
+    CHECK(r.x == want);
+  }
+  SECTION("a file of another scan fails naming both counts") {
+    const std::string e =
+        error_of([&] { (void)read_excluding(file, json(R"({"frames": 7, "rejected": [1]})"), tmp.path()); });
+    CHECK(contains(e, "has 20 frames (frames_per_pos 1) but the exclude file"));
+    CHECK(contains(e, "describes a scan of 7 frames"));
+  }
+  SECTION("a bad JSON fails validation") {
+    ReadAd r;
+    set(r.path, file.string());
+    set(r.exclude, json(R"({"frames": 20, "rejected": [25]})").string());
+    CHECK(contains(config_error_of([&] { r.validate(); }), "exclude: "));
+    CHECK(contains(config_error_of([&] { r.validate(); }), "rejected index 25 is outside the 20 frames"));
+    set(r.exclude, json("[1, 2").string());
+    CHECK(contains(config_error_of([&] { r.validate(); }), "is not valid JSON"));
+    set(r.exclude, (tmp.path() / "missing.json").string());
+    CHECK(contains(config_error_of([&] { r.validate(); }), "cannot open"));
+  }
+}
