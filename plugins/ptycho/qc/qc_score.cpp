@@ -90,11 +90,14 @@ Prepared prepare(const Geometry& g, std::int64_t nx) {
 
 // Per-thread scratch.
 struct Scratch {
-  std::vector<float> row;
+  std::vector<float> row;        // the binned, clamped row
+  std::vector<float> sums;       // bin > 1: the bin x bin sums of a row, before clamping
+  std::vector<float> ca, c2, cy; // per column over the rows of one cell row: sum v, sum v^2, sum v y
   std::vector<double> cells;
   std::vector<double> rings;
   explicit Scratch(const Prepared& p)
-      : row(static_cast<std::size_t>(p.g.wb)), cells(p.cells()), rings(static_cast<std::size_t>(p.g.rings)) {}
+      : row(static_cast<std::size_t>(p.g.wb)), sums(row.size()), ca(row.size()), c2(row.size()), cy(row.size()),
+        cells(p.cells()), rings(static_cast<std::size_t>(p.g.rings)) {}
 };
 
 inline float range_sum(const float* v, std::int64_t n) {
@@ -108,63 +111,88 @@ inline float range_sum(const float* v, std::int64_t n) {
   return s;
 }
 
-// The features (all but similarity) and the embedding of one frame.
+// One binned, clamped row into `row` and the column sums (restrict: the compiler vectorises it).
+template <typename T>
+inline void accumulate_row(const T* __restrict src, float* __restrict row, float* __restrict ca, float* __restrict c2,
+                           float* __restrict cy, float yy, std::int64_t n) {
+  for (std::int64_t x = 0; x < n; ++x) {
+    const auto s = static_cast<float>(src[x]);
+    const float v = s > 0.0f ? s : 0.0f; // NaN -> 0 too
+    row[x] = v;
+    ca[x] += v;
+    c2[x] += v * v;
+    cy[x] += v * yy;
+  }
+}
+
+// The features (all but similarity) and the embedding of one frame. Each binned row is written
+// once into `row` while its values are added column-wise into ca, c2 and cy (vertical adds, no
+// reductions per row); the columns are reduced into the cells, S, SX, S2 and SY once per cell row.
+// Only the rings read the row a second time (their runs of pixels cross the cells).
 template <typename T> void frame_features(const T* frame, const Prepared& p, Scratch& s, double* feat, float* embed) {
   const Geometry& g = p.g;
   std::fill(s.cells.begin(), s.cells.end(), 0.0);
   std::fill(s.rings.begin(), s.rings.end(), 0.0);
   double S = 0, S2 = 0, SX = 0, SY = 0;
   float* row = s.row.data();
+  float* sums = s.sums.data();
+  float *ca = s.ca.data(), *c2 = s.c2.data(), *cy = s.cy.data();
+  const float* xs = p.xs.data();
   const std::int64_t wb = g.wb, E = g.embed;
+  std::fill(ca, ca + wb, 0.0f);
+  std::fill(c2, c2 + wb, 0.0f);
+  std::fill(cy, cy + wb, 0.0f);
   for (std::int64_t by = 0; by < g.hb; ++by) {
     const T* src = frame + (g.y0 + by * g.bin) * p.nx + g.x0;
+    const float yy = p.ys[static_cast<std::size_t>(by)];
     if (g.bin == 1) {
-      for (std::int64_t x = 0; x < wb; ++x) row[x] = std::max(static_cast<float>(src[x]), 0.0f);
+      accumulate_row(src, row, ca, c2, cy, yy, wb);
     } else {
-      std::fill(row, row + wb, 0.0f);
+      std::fill(sums, sums + wb, 0.0f);
       for (int dy = 0; dy < g.bin; ++dy, src += p.nx)
         for (std::int64_t x = 0; x < wb; ++x) {
           float a = 0;
           for (int dx = 0; dx < g.bin; ++dx) a += static_cast<float>(src[x * g.bin + dx]);
-          row[x] += a;
+          sums[x] += a;
         }
-      for (std::int64_t x = 0; x < wb; ++x) row[x] = std::max(row[x], 0.0f);
-    }
-    float ls[8] = {}, l2[8] = {}, lx[8] = {};
-    const float* xs = p.xs.data();
-    std::int64_t x = 0;
-    for (; x + 8 <= wb; x += 8)
-      for (int l = 0; l < 8; ++l) {
-        const float v = row[x + l];
-        ls[l] += v;
-        l2[l] += v * v;
-        lx[l] += v * xs[x + l];
-      }
-    double rs = 0, r2 = 0, rx = 0;
-    for (; x < wb; ++x) {
-      rs += row[x];
-      r2 += static_cast<double>(row[x]) * row[x];
-      rx += static_cast<double>(row[x]) * xs[x];
-    }
-    for (int l = 0; l < 8; ++l) {
-      rs += ls[l];
-      r2 += l2[l];
-      rx += lx[l];
-    }
-    S += rs;
-    S2 += r2;
-    SX += rx;
-    SY += rs * p.ys[static_cast<std::size_t>(by)];
-    double* cells = s.cells.data() + static_cast<std::size_t>(p.cell_row[static_cast<std::size_t>(by)]) * E;
-    for (std::int64_t c = 0; c < E; ++c) {
-      const std::int64_t a = p.cell_col[static_cast<std::size_t>(c)], b = p.cell_col[static_cast<std::size_t>(c + 1)];
-      cells[c] += range_sum(row + a, b - a);
+      accumulate_row(sums, row, ca, c2, cy, yy, wb);
     }
     for (std::size_t k = p.run_offset[static_cast<std::size_t>(by)]; k < p.run_offset[static_cast<std::size_t>(by) + 1];
          ++k) {
       const auto& r = p.runs[k];
       s.rings[static_cast<std::size_t>(r.ring)] += range_sum(row + r.begin, r.end - r.begin);
     }
+    const int cr = p.cell_row[static_cast<std::size_t>(by)];
+    if (by + 1 < g.hb && p.cell_row[static_cast<std::size_t>(by + 1)] == cr) continue;
+    // The last row of a cell row: reduce the columns.
+    double* cells = s.cells.data() + static_cast<std::size_t>(cr) * E;
+    for (std::int64_t c = 0; c < E; ++c) {
+      const std::int64_t a = p.cell_col[static_cast<std::size_t>(c)], b = p.cell_col[static_cast<std::size_t>(c + 1)];
+      const double v = range_sum(ca + a, b - a);
+      cells[c] += v;
+      S += v;
+    }
+    float l2[8] = {}, lx[8] = {}, ly[8] = {};
+    std::int64_t x = 0;
+    for (; x + 8 <= wb; x += 8)
+      for (int l = 0; l < 8; ++l) {
+        l2[l] += c2[x + l];
+        lx[l] += ca[x + l] * xs[x + l];
+        ly[l] += cy[x + l];
+      }
+    for (; x < wb; ++x) {
+      S2 += c2[x];
+      SX += static_cast<double>(ca[x]) * xs[x];
+      SY += cy[x];
+    }
+    for (int l = 0; l < 8; ++l) {
+      S2 += l2[l];
+      SX += lx[l];
+      SY += ly[l];
+    }
+    std::fill(ca, ca + wb, 0.0f);
+    std::fill(c2, c2 + wb, 0.0f);
+    std::fill(cy, cy + wb, 0.0f);
   }
   const double n = static_cast<double>(g.hb * g.wb);
   std::size_t j = 0;
@@ -419,7 +447,12 @@ QcResult score_frames(const QcInput& in, const QcOptions& o, ThreadPool* pool) {
                        block.shape().str() + ", expected (" + std::to_string(end - begin) + ", " +
                        std::to_string(in.ny) + ", " + std::to_string(in.nx) + ")");
   };
-  const std::int64_t step = std::max<std::int64_t>(1, o.frames_per_block);
+  // Blocks of about 4 MiB (at 4 bytes a pixel), at least two frames per worker: small enough that
+  // the two blocks in flight stay in cache-friendly, already-touched memory.
+  const std::int64_t step =
+      o.frames_per_block > 0
+          ? o.frames_per_block
+          : std::max<std::int64_t>(2 * workers, (std::int64_t{4} << 20) / std::max<std::int64_t>(1, in.ny * in.nx * 4));
   std::int64_t begin = 0;
   Array block;
   if (N > 0) {

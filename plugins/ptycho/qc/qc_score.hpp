@@ -51,14 +51,14 @@
 namespace lumen::ptycho::qc {
 
 struct QcOptions {
-  std::vector<std::int64_t> roi;      // [y0, x0, h, w] detector pixels; empty = whole frame
-  int bin = 1;                        // bin x bin pixels summed
-  int embed_side = 32;                // E
-  int pca_k = 8;                      // components
-  std::int64_t pca_fit = 2048;        // frames the PCA is fitted on (evenly spaced), at most
-  int rings = 4;                      // R
-  double w_feat = 0.5;                // weight of the feature part
-  std::int64_t frames_per_block = 16; // frames read at once
+  std::vector<std::int64_t> roi;     // [y0, x0, h, w] detector pixels; empty = whole frame
+  int bin = 1;                       // bin x bin pixels summed
+  int embed_side = 32;               // E
+  int pca_k = 8;                     // components
+  std::int64_t pca_fit = 2048;       // frames the PCA is fitted on (evenly spaced), at most
+  int rings = 4;                     // R
+  double w_feat = 0.5;               // weight of the feature part
+  std::int64_t frames_per_block = 0; // frames read at once; 0 = about 4 MiB, >= 2 per thread
 };
 
 enum class RejectMode { none, topk, topp, thresh };
@@ -67,7 +67,8 @@ struct RejectRule {
   double value = 0; // K, p or T
 };
 
-/// Frames [begin, end) as (n, ny, nx) (any dtype); called from one thread, in order.
+/// Frames [begin, end) as (n, ny, nx) (any dtype); called from one thread, in order. The array may
+/// share memory that the call after next overwrites (score_frames never holds more than two blocks).
 using BlockReader = std::function<Array(std::int64_t begin, std::int64_t end)>;
 
 struct QcInput {

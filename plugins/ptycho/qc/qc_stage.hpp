@@ -107,8 +107,9 @@ public:
   Param<bool> maps{this, "maps", true, "draw qc_maps.png (score, STXM, DPC-X, DPC-Y at the positions)"};
   Param<bool> ptypy_indices{this, "ptypy_indices", false,
                             "write ptypy_indices.json (accepted / rejected frames, for the ingest's exclude)"};
-  Param<std::int64_t> frames_per_block{this,   "frames_per_block", 16, "frames read at once (two blocks in memory)",
-                                       Min{1}, Max{100000}};
+  Param<std::int64_t> frames_per_block{
+      this,   "frames_per_block", 0, "frames read at once (two blocks in memory); 0 = about 4 MiB, >= 2 per thread",
+      Min{0}, Max{100000}};
   Param<std::string> dir{this, "dir", std::string{}, kOutputDirDoc};
   Param<std::string> prefix{this, "prefix", std::string{},
                             "prepended to every output name; {stem} = the input file's stem (needed for several "
