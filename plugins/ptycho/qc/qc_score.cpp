@@ -244,11 +244,14 @@ Pca fit_pca(const std::vector<float>& emb, std::size_t D, const std::vector<std:
             const Eigen::VectorXd& centre, int k) {
   const auto M = static_cast<Eigen::Index>(rows.size());
   const auto d = static_cast<Eigen::Index>(D);
-  Eigen::MatrixXd X(M, d);
+  // Single precision for the products (the embeddings are floats; the half-size matrices halve the
+  // time), double for the small Rayleigh-Ritz problem.
+  Eigen::MatrixXf X(M, d);
   for (Eigen::Index i = 0; i < M; ++i)
     for (Eigen::Index c = 0; c < d; ++c)
-      X(i, c) = emb[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)]) * D + static_cast<std::size_t>(c)] -
-                centre(c);
+      X(i, c) = static_cast<float>(
+          emb[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)]) * D + static_cast<std::size_t>(c)] -
+          centre(c));
   Pca m;
   m.centre = centre;
   const int kk = static_cast<int>(std::min<Eigen::Index>({static_cast<Eigen::Index>(k), M, d}));
@@ -261,20 +264,21 @@ Pca fit_pca(const std::vector<float>& emb, std::size_t D, const std::vector<std:
   // full M x M or D x D eigendecomposition. The start is a fixed pseudo-random basis, so results
   // are reproducible.
   const Eigen::Index p = std::min<Eigen::Index>(kk + 8, std::min(M, d));
-  Eigen::MatrixXd Q(d, p);
+  Eigen::MatrixXf Q(d, p);
   std::uint64_t state = 0x9E3779B97F4A7C15ull;
   for (Eigen::Index j = 0; j < p; ++j)
     for (Eigen::Index i = 0; i < d; ++i) {
       state = state * 6364136223846793005ull + 1442695040888963407ull;
-      Q(i, j) = static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0) - 0.5;
+      Q(i, j) = static_cast<float>(static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0) - 0.5);
     }
-  auto orthonormalise = [&](const Eigen::MatrixXd& Z) {
-    Eigen::HouseholderQR<Eigen::MatrixXd> qr(Z);
-    return Eigen::MatrixXd(qr.householderQ() * Eigen::MatrixXd::Identity(d, p));
+  auto orthonormalise = [&](const Eigen::MatrixXf& Z) {
+    Eigen::HouseholderQR<Eigen::MatrixXf> qr(Z);
+    return Eigen::MatrixXf(qr.householderQ() * Eigen::MatrixXf::Identity(d, p));
   };
   Q = orthonormalise(Q);
   for (int round = 0; round < 8; ++round) Q = orthonormalise(X.transpose() * (X * Q));
-  const Eigen::MatrixXd Y = X * Q;
+  const Eigen::MatrixXd Qd = Q.cast<double>();
+  const Eigen::MatrixXd Y = (X * Q).cast<double>();
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Y.transpose() * Y);
   const Eigen::VectorXd& ev = es.eigenvalues(); // ascending
   const double top = std::max(ev(p - 1), 0.0);
@@ -282,7 +286,8 @@ Pca fit_pca(const std::vector<float>& emb, std::size_t D, const std::vector<std:
   for (int j = 0; j < kk; ++j) {
     const Eigen::Index i = p - 1 - j;
     if (ev(i) <= 1e-12 * top || ev(i) <= 0) break;
-    cols.push_back(Q * es.eigenvectors().col(i));
+    Eigen::VectorXd v = Qd * es.eigenvectors().col(i);
+    cols.push_back(v / v.norm()); // orthonormal to float precision; renormalised
   }
   m.comps = Eigen::MatrixXd(d, static_cast<Eigen::Index>(cols.size()));
   for (std::size_t j = 0; j < cols.size(); ++j) m.comps.col(static_cast<Eigen::Index>(j)) = cols[j];
