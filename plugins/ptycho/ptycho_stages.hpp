@@ -120,6 +120,8 @@ public:
       "that varies or is <= 0; a calibration array that is not one frame. A layout that is not well-formed\n"
       "XML fails validation with its line; an NDAttribute name the layout places nowhere fails listing the\n"
       "ones it has.\n"
+      "exclude: a ptypy_indices.json of ptycho.qc_score; its rejected frames (or positions) are left out\n"
+      "with their rows, and the scan renumbered (meta index, scan_frames, excluded_frames; scan_reader.hpp).\n"
       "Ships: plugins/ptycho/layouts/minimal.xml (frames + PosX, PosY), cxi_like.xml (entry_1/...).\n"
       "\n"
       "Example:\n"

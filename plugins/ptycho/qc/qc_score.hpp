@@ -2,7 +2,9 @@
 // functions over a source of frame blocks, so tests feed synthetic scans without a file.
 //
 // One streaming pass over the frames, in blocks (a 9000 x 1024 x 1024 scan never needs more than
-// two blocks in memory), frames of a block spread over a lumen::ThreadPool. Per frame, on the ROI
+// two blocks in memory), frames of a block spread over a lumen::ThreadPool while the next block is
+// read. Memory: two blocks + N x E^2 x 4 bytes of embeddings + min(N, pca_fit) x E^2 x 4 (the PCA
+// fit matrix) + a few doubles per frame. Per frame, on the ROI
 // [y0, x0, h, w] of the detector frame, summed over bin x bin pixels (h / bin x w / bin binned
 // pixels, a remainder dropped) and clamped at 0 (v = max(v, 0)):
 //   total_intensity   sum of v
@@ -22,11 +24,14 @@
 //
 // After the pass (everything below uses the evaluated frames only: masked frames, outside the
 // region, are scored with the same statistics but never shape them and are never rejected):
-//   PCA: fitted on at most pca_fit evenly spaced evaluated frames: centre = the per-cell median,
-//     the top pca_k eigenvectors of the scatter matrix (Eigen; the Gram matrix when fewer frames
-//     than cells); error e = RMS of the residual after projecting on them. Refitted once without
-//     the fit frames whose error deviates by more than 3.5 (robust z below), centre = their mean,
-//     so that outliers cannot claim a component of their own.
+//   PCA: fitted on at most pca_fit evenly spaced evaluated frames, in two steps so that outliers
+//     cannot claim a component of their own: (1) leave out the fit frames whose distance to the
+//     median embedding deviates by more than 3.5 (robust z below), fit around the median; (2) leave
+//     out the fit frames whose error under that model deviates by more than 3.5, refit around the
+//     mean of the rest. The top pca_k eigenvectors of the scatter matrix come from subspace
+//     iteration (8 rounds of X^T X Q on pca_k + 8 vectors, re-orthonormalised, then Rayleigh-Ritz;
+//     Eigen, products in single precision): O(M E^2 k), no E^2 x E^2 matrix. Error e = RMS of a
+//     frame's residual after projecting on the components.
 //   Robust deviation of a value x of feature j: z = |x - median_j| / (1.4826 MAD_j) (MAD = median
 //     absolute deviation; when MAD_j = 0, 1.2533 x the mean absolute deviation; when that is 0
 //     too, z = 0). One-sided for similarity (only below the median counts) and for the PCA error
