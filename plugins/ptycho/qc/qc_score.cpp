@@ -117,7 +117,7 @@ inline void accumulate_row(const T* __restrict src, float* __restrict row, float
                            float* __restrict cy, float yy, std::int64_t n) {
   for (std::int64_t x = 0; x < n; ++x) {
     const auto s = static_cast<float>(src[x]);
-    const float v = s > 0.0f ? s : 0.0f; // NaN -> 0 too
+    const float v = s > 0.0f && s <= std::numeric_limits<float>::max() ? s : 0.0f; // NaN, inf -> 0 too
     row[x] = v;
     ca[x] += v;
     c2[x] += v * v;

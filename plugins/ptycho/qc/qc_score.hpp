@@ -6,7 +6,7 @@
 // read. Memory: two blocks + N x E^2 x 4 bytes of embeddings + min(N, pca_fit) x E^2 x 4 (the PCA
 // fit matrix) + a few doubles per frame. Per frame, on the ROI
 // [y0, x0, h, w] of the detector frame, summed over bin x bin pixels (h / bin x w / bin binned
-// pixels, a remainder dropped) and clamped at 0 (v = max(v, 0)):
+// pixels, a remainder dropped) and clamped at 0 (v = max(v, 0); NaN and inf count as 0):
 //   total_intensity   sum of v
 //   com_x, com_y      centre of mass sum(x v) / sum(v), in ROI pixels (0 = first ROI column/row,
 //                     binned pixel centres at (i + 0.5) bin - 0.5); the ROI centre for a frame

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -190,6 +191,21 @@ TEST_CASE("qc_score: corrupted frames rank at the top (recall within 2 x #bad >=
       if (std::find(s.bad.begin(), s.bad.end(), static_cast<std::int64_t>(i)) == s.bad.end() && clean.score[i] >= 0.5)
         ++high;
     CHECK(high <= 12); // the uncorrupted frames of the scan: at most 10 % flagged
+  }
+}
+
+TEST_CASE("qc_score: NaN and inf pixels count as 0, the scores stay finite", "[ptycho][qc_score]") {
+  Scan s = corrupted_scan(40, 32);
+  auto v = s.frames.writable<float>();
+  v.data()[5 * 32 * 32 + 100] = std::numeric_limits<float>::quiet_NaN();
+  v.data()[6 * 32 * 32 + 200] = std::numeric_limits<float>::infinity();
+  v.data()[7 * 32 * 32 + 300] = -std::numeric_limits<float>::infinity();
+  qc::QcOptions o;
+  o.embed_side = 8;
+  const qc::QcResult r = qc::score_frames(input_of(s), o, nullptr);
+  for (std::int64_t i = 0; i < r.frames(); ++i) {
+    CHECK(std::isfinite(r.score[static_cast<std::size_t>(i)]));
+    for (std::size_t j = 0; j < r.feature_count(); ++j) CHECK(std::isfinite(r.feature(i, j)));
   }
 }
 
@@ -533,6 +549,17 @@ TEST_CASE("qc_score stage: bad paths and parameters give clear errors", "[ptycho
     set(q.stage.pos_x_path, "");
     set(q.stage.prefix, "{index}_");
     CHECK(contains(config_error_of([&] { q.stage.validate(); }), "prefix knows only {stem}"));
+    CHECK_FALSE(fs::exists(out / "qc_meta.json"));
+  }
+  SECTION("a truncated file fails naming the file, and writes nothing") {
+    const fs::path cut = tmp.path() / "cut.h5";
+    fs::copy_file(file, cut);
+    fs::resize_file(cut, fs::file_size(file) / 2);
+    QcRun q(out);
+    set(q.stage.path, cut.string());
+    const std::string e = error_of([&] { q.run(); });
+    CHECK(contains(e, cut.string()));
+    CHECK_FALSE(fs::exists(out / "outlier_score.npy"));
     CHECK_FALSE(fs::exists(out / "qc_meta.json"));
   }
   SECTION("a roi outside the frame fails the file and writes nothing") {

@@ -481,3 +481,47 @@ TEST_CASE("sidecar_from_csv: optional columns off, rows in file order, per-frame
   REQUIRE(t.size() == 3);
   CHECK(t[2] == Approx(0.3e-3));
 }
+
+TEST_CASE("read_tiff_series: exclude leaves out the rejected positions of a ptypy_indices.json",
+          "[ptycho][tiff_series][exclude]") {
+  lumen::test::TempDir tmp("ptycho_tiff");
+  write_frames(tmp.path() / "scan");
+  const fs::path side = write_sidecar_file(tmp.path() / "side.h5");
+  const fs::path json = tmp.path() / "ptypy_indices.json";
+  write_text(json, R"({"frames": 12, "rejected": [3, 10], "accepted": []})"); // frames: whole positions 1 and 5
+  ReadTiffSeries r;
+  set(r.path, (tmp.path() / "scan" / "frame_*.tif").string());
+  set(r.sidecar, side.string());
+  set(r.frames_per_item, std::int64_t{4});
+  set(r.frames_per_pos, std::int64_t{2});
+  set(r.exclude, json.string());
+  lumen::testing::Context ctx(tmp.path() / "out");
+  const auto items = lumen::testing::read_all(r, ctx);
+  std::vector<std::int64_t> frames; // which file frames arrived, by their pixel values
+  std::int64_t next = 0;
+  for (const Item& item : items) {
+    CHECK(item.meta.get_int("index") == next);
+    CHECK(item.meta.get_int("scan_frames") == 8);
+    CHECK(item.meta.get_int("excluded_frames") == 4);
+    const auto v = item.array("image").view<std::uint16_t>();
+    const auto pos = item.array("pos").view<double>();
+    REQUIRE(item.array("pos").dim(0) == item.array("image").dim(0));
+    for (std::int64_t j = 0; j < item.array("image").dim(0); ++j) {
+      const std::int64_t k = v.at(j, 0, 0) / 100;
+      frames.push_back(k);
+      CHECK(pos.at(j, 0) == px(k));
+      CHECK(item.array("energy_eV").view<double>().data()[j] == 700 + static_cast<double>(k));
+    }
+    next += item.array("image").dim(0);
+  }
+  CHECK(frames == std::vector<std::int64_t>{0, 1, 4, 5, 6, 7, 8, 9});
+  // A file of another scan: the counts are named.
+  write_text(json, R"({"frames": 5, "rejected": [1]})");
+  ReadTiffSeries other;
+  set(other.path, (tmp.path() / "scan" / "frame_*.tif").string());
+  set(other.sidecar, side.string());
+  set(other.exclude, json.string());
+  lumen::testing::Context ctx2(tmp.path() / "out2");
+  CHECK(contains(lumen::test::error_of([&] { (void)lumen::testing::read_all(other, ctx2); }),
+                 "describes a scan of 5 frames"));
+}
