@@ -262,9 +262,9 @@ void QcScore::validate() const {
 
 std::vector<WorkUnit> QcScore::plan() {
   auto units = FileReader::plan();
-  if (units.size() > 1 && prefix->find("{stem}") == std::string::npos)
-    throw ConfigError("prefix", "path matches " + std::to_string(units.size()) +
-                                    " files, whose outputs would overwrite each other: set prefix, e.g. \"{stem}_\"");
+  // Several files whose outputs would land on the same names: every unit fails saying so (the
+  // plan itself stays valid, so the run reports it per file).
+  collide_ = units.size() > 1 && prefix->find("{stem}") == std::string::npos ? units.size() : 0;
   return units;
 }
 
@@ -291,6 +291,10 @@ qc::RejectRule QcScore::reject_rule() const {
 void QcScore::read(const WorkUnit& unit, Emit& emit) {
   const auto t_start = std::chrono::steady_clock::now();
   const fs::path file = unit.source_file;
+  if (collide_ > 0)
+    throw InputError(file.string() + ": path matches " + std::to_string(collide_) +
+                     " files, whose outputs would overwrite each other; nothing is written: set prefix, e.g. "
+                     "\"{stem}_\"");
   hdf5::H5Reader r(file);
 
   // The datasets.

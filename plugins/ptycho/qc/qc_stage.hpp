@@ -124,6 +124,7 @@ public:
 private:
   [[nodiscard]] qc::QcOptions options() const;
   [[nodiscard]] qc::RejectRule reject_rule() const;
+  std::size_t collide_ = 0; // files planned when their outputs would share names (no {stem} in prefix), else 0
 };
 
 } // namespace lumen::ptycho

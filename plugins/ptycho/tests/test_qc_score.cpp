@@ -551,6 +551,17 @@ TEST_CASE("qc_score stage: bad paths and parameters give clear errors", "[ptycho
     CHECK(contains(config_error_of([&] { q.stage.validate(); }), "prefix knows only {stem}"));
     CHECK_FALSE(fs::exists(out / "qc_meta.json"));
   }
+  SECTION("several files without {stem} in prefix: each fails, nothing is overwritten") {
+    fs::create_directories(tmp.path() / "two");
+    fs::copy_file(file, tmp.path() / "two" / "a.h5");
+    fs::copy_file(file, tmp.path() / "two" / "b.h5");
+    QcRun q(out);
+    set(q.stage.path, (tmp.path() / "two" / "*.h5").string());
+    const std::string e = error_of([&] { q.run(); });
+    CHECK(contains(e, "path matches 2 files, whose outputs would overwrite each other"));
+    CHECK(contains(e, "set prefix"));
+    CHECK_FALSE(fs::exists(out / "outlier_score.npy"));
+  }
   SECTION("a truncated file fails naming the file, and writes nothing") {
     const fs::path cut = tmp.path() / "cut.h5";
     fs::copy_file(file, cut);
