@@ -31,6 +31,12 @@ std::string num(double v) {
   return buf;
 }
 
+std::string short_num(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
 std::string list_text(const std::vector<double>& v) {
   std::string s = "[";
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + num(v[i]);
@@ -431,7 +437,7 @@ void QcScore::read(const WorkUnit& unit, Emit& emit) {
       const std::string why =
           (mf < static_cast<int>(res.feature_count()) ? res.feature_names[static_cast<std::size_t>(mf)]
                                                       : std::string("pca_error")) +
-          " (feature_dev " + num(res.feature_dev[u]) + ", pca_dev " + num(res.pca_dev[u]) + ")" +
+          " (feature_dev " + short_num(res.feature_dev[u]) + ", pca_dev " + short_num(res.pca_dev[u]) + ")" +
           (res.rejected[u] ? ", rejected" : "");
       const Array frame = r.read(data, i, i + 1).crop(geo.y0, geo.x0, geo.h, geo.w).contiguous_copy();
       th.push_back({i, x[u], y[u], res.score[u], why, frame.reshape(Shape{geo.h, geo.w})});
