@@ -209,6 +209,20 @@ TEST_CASE("qc_score: NaN and inf pixels count as 0, the scores stay finite", "[p
   }
 }
 
+TEST_CASE("qc_score: tiny scans (1, 2, 3 frames) score without trouble", "[ptycho][qc_score]") {
+  const Scan s = corrupted_scan(20, 32);
+  for (const std::int64_t n : {1, 2, 3}) {
+    Scan t = s;
+    t.frames = s.frames.slice(0, n).contiguous_copy();
+    qc::QcOptions o;
+    o.embed_side = 8;
+    const qc::QcResult r = qc::score_frames(input_of(t), o, nullptr);
+    REQUIRE(r.frames() == n);
+    for (const double v : r.score) CHECK(std::isfinite(v));
+    CHECK(r.pca_k_used <= n);
+  }
+}
+
 TEST_CASE("qc_score: reject modes", "[ptycho][qc_score]") {
   const std::vector<double> score{0.1, 0.9, 0.3, 0.95, 0.5, 0.2, 0.7, 0.0, 0.6, 0.4};
   const std::vector<std::uint8_t> none(score.size(), 0);
