@@ -72,7 +72,7 @@ e2e::Result qc(const fs::path& input, const fs::path& run_dir, std::vector<std::
 
 } // namespace
 
-TEST_CASE("ptycho QC: corrupted frames of a synthetic scan rank at the top; every output readable",
+TEST_CASE("ptycho QC: corrupted frames of a synthetic scan rank at the top, every output readable",
           "[ptycho][e2e][qc]") {
   if (!e2e::have_python("h5py, numpy")) {
     WARN("SKIPPED: needs /usr/bin/python3 with h5py and numpy");

@@ -389,7 +389,7 @@ TEST_CASE("sidecar_from_csv: unsorted rows, mapped columns and units -> a sideca
   }
 }
 
-TEST_CASE("sidecar_from_csv: duplicate index, missing column, bad number, rows != frames; nothing written",
+TEST_CASE("sidecar_from_csv: duplicate index, missing column, bad number, rows != frames, nothing written",
           "[ptycho][tiff_series][csv]") {
   lumen::test::TempDir tmp("ptycho_csv");
   write_frames(tmp.path() / "scan");
