@@ -2,8 +2,8 @@
 """The Python baseline of issue 6: numpy + h5py doing the scoring of ptycho.qc_score (see
 plugins/ptycho/qc/qc_score.hpp) on a standardized file (/entry/data (N, ny, nx), /entry/pos (N, 2)):
 
-  frames read in blocks of --block frames (hyperslabs, as Lumen does), the ROI binned --bin x --bin
-  and clamped at 0; per frame total intensity, centre of mass, ring fractions (--rings), speckle
+  frames read in blocks of --block frames (hyperslabs, as Lumen does), bad pixels of /entry/mask set
+  to 0, the ROI binned --bin x --bin and clamped at 0; per frame total intensity, centre of mass, ring fractions (--rings), speckle
   contrast; the embedding (--embed x --embed cell means, log1p); similarity = correlation with the
   per-cell median embedding; PCA (--pca-k components) fitted around the median without the frames
   whose distance to it deviates by > 3.5, refitted around the inliers' mean (numpy.linalg.svd);
@@ -42,6 +42,8 @@ n, ny, nx = data.shape
 pos = f[a.pos][()]
 x, y = pos[:, 0].astype(np.float64), pos[:, 1].astype(np.float64)
 y0, x0, h, w = a.roi if a.roi else (0, 0, ny, nx)
+# Bad detector pixels (as ptycho.qc_score's default mask_path): /entry/mask, non-zero = bad -> 0.
+keep = (f['entry/mask'][()] == 0).astype(np.float32)[y0:y0 + h, x0:x0 + w] if 'entry/mask' in f else None
 b, E, R = a.bin, a.embed, a.rings
 hb, wb = h // b, w // b
 xs = (np.arange(wb) + 0.5) * b - 0.5
@@ -61,6 +63,8 @@ emb = np.zeros((n, E * E), np.float32)
 for s in range(0, n, a.block):
     e = min(n, s + a.block)
     blk = data[s:e, y0:y0 + hb * b, x0:x0 + wb * b].astype(np.float32)
+    if keep is not None:
+        blk *= keep[:hb * b, :wb * b]
     if b > 1:
         blk = blk.reshape(e - s, hb, b, wb, b).sum(axis=(2, 4))
     np.maximum(blk, 0, out=blk)

@@ -282,6 +282,7 @@ TEST_CASE("ptycho QC: the real PETRA III CXI file runs through", "[ptycho][e2e][
   const std::string meta = e2e::read_text(out / "qc_meta.json");
   CHECK(meta.find("\"frames\": 200") != std::string::npos);
   CHECK(meta.find("/entry_1/instrument_1/detector_1/data") != std::string::npos);
+  CHECK(meta.find("\"mask_path\": \"/entry_1/instrument_1/detector_1/mask\"") != std::string::npos); // found
   CHECK(meta.find("\"rejected\": 10") != std::string::npos);
   for (const char* name :
        {"outlier_score.npy", "stxm.npy", "dpcx.npy", "dpcy.npy", "reject_indices.npy", "accept_indices.npy",

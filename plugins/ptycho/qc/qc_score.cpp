@@ -36,14 +36,26 @@ struct Prepared {
   };
   std::vector<Run> runs;               // ring runs of every binned row, row after row
   std::vector<std::size_t> run_offset; // hb + 1
+  std::vector<float> keep;             // h x w over the ROI: 0 = bad detector pixel, 1 = good; empty = all good
   [[nodiscard]] std::size_t features() const { return 3 + static_cast<std::size_t>(g.rings) + 2; }
   [[nodiscard]] std::size_t cells() const { return static_cast<std::size_t>(g.embed) * g.embed; }
 };
 
-Prepared prepare(const Geometry& g, std::int64_t nx) {
+Prepared prepare(const Geometry& g, std::int64_t nx, const std::vector<std::uint8_t>& bad) {
   Prepared p;
   p.g = g;
   p.nx = nx;
+  if (!bad.empty()) {
+    bool any = false;
+    p.keep.assign(static_cast<std::size_t>(g.h * g.w), 1.0f);
+    for (std::int64_t y = 0; y < g.h; ++y)
+      for (std::int64_t x = 0; x < g.w; ++x)
+        if (bad[static_cast<std::size_t>((g.y0 + y) * nx + g.x0 + x)]) {
+          p.keep[static_cast<std::size_t>(y * g.w + x)] = 0.0f;
+          any = true;
+        }
+    if (!any) p.keep.clear();
+  }
   const double b = g.bin;
   p.xs.resize(static_cast<std::size_t>(g.wb));
   p.ys.resize(static_cast<std::size_t>(g.hb));
@@ -125,6 +137,21 @@ inline void accumulate_row(const T* __restrict src, float* __restrict row, float
   }
 }
 
+// The same with a bad-pixel row: bad pixels count as 0.
+template <typename T>
+inline void accumulate_row_masked(const T* __restrict src, const float* __restrict keep, float* __restrict row,
+                                  float* __restrict ca, float* __restrict c2, float* __restrict cy, float yy,
+                                  std::int64_t n) {
+  for (std::int64_t x = 0; x < n; ++x) {
+    const auto s = static_cast<float>(src[x]);
+    const float v = (s > 0.0f && s <= std::numeric_limits<float>::max() ? s : 0.0f) * keep[x];
+    row[x] = v;
+    ca[x] += v;
+    c2[x] += v * v;
+    cy[x] += v * yy;
+  }
+}
+
 // The features (all but similarity) and the embedding of one frame. Each binned row is written
 // once into `row` while its values are added column-wise into ca, c2 and cy (vertical adds, no
 // reductions per row); the columns are reduced into the cells, S, SX, S2 and SY once per cell row.
@@ -145,16 +172,28 @@ template <typename T> void frame_features(const T* frame, const Prepared& p, Scr
   for (std::int64_t by = 0; by < g.hb; ++by) {
     const T* src = frame + (g.y0 + by * g.bin) * p.nx + g.x0;
     const float yy = p.ys[static_cast<std::size_t>(by)];
+    const float* keep = p.keep.empty() ? nullptr : p.keep.data() + by * g.bin * g.w;
     if (g.bin == 1) {
-      accumulate_row(src, row, ca, c2, cy, yy, wb);
+      if (keep)
+        accumulate_row_masked(src, keep, row, ca, c2, cy, yy, wb);
+      else
+        accumulate_row(src, row, ca, c2, cy, yy, wb);
     } else {
+      // bin x bin sums of the finite pixels (bad pixels and NaN / inf count as 0), then clamped.
+      constexpr float big = std::numeric_limits<float>::max();
       std::fill(sums, sums + wb, 0.0f);
-      for (int dy = 0; dy < g.bin; ++dy, src += p.nx)
+      for (int dy = 0; dy < g.bin; ++dy, src += p.nx) {
+        const float* k = keep ? keep + dy * g.w : nullptr;
         for (std::int64_t x = 0; x < wb; ++x) {
           float a = 0;
-          for (int dx = 0; dx < g.bin; ++dx) a += static_cast<float>(src[x * g.bin + dx]);
+          for (int dx = 0; dx < g.bin; ++dx) {
+            const auto t = static_cast<float>(src[x * g.bin + dx]);
+            const float w = k ? k[x * g.bin + dx] : 1.0f;
+            a += (t >= -big && t <= big) ? t * w : 0.0f;
+          }
           sums[x] += a;
         }
+      }
       accumulate_row(sums, row, ca, c2, cy, yy, wb);
     }
     for (std::size_t k = p.run_offset[static_cast<std::size_t>(by)]; k < p.run_offset[static_cast<std::size_t>(by) + 1];
@@ -412,7 +451,10 @@ std::vector<std::uint8_t> select_rejects(const std::vector<double>& score, const
 
 QcResult score_frames(const QcInput& in, const QcOptions& o, ThreadPool* pool) {
   const Geometry g = make_geometry(o, in.ny, in.nx);
-  const Prepared p = prepare(g, in.nx);
+  if (!in.bad_pixels.empty() && static_cast<std::int64_t>(in.bad_pixels.size()) != in.ny * in.nx)
+    throw InputError("the bad-pixel mask has " + std::to_string(in.bad_pixels.size()) + " pixels, the frames " +
+                     std::to_string(in.ny) + " x " + std::to_string(in.nx));
+  const Prepared p = prepare(g, in.nx, in.bad_pixels);
   const std::int64_t N = in.frames;
   const std::size_t F = p.features(), D = p.cells();
   QcResult res;

@@ -6,7 +6,8 @@
 // read. Memory: two blocks + N x E^2 x 4 bytes of embeddings + min(N, pca_fit) x E^2 x 4 (the PCA
 // fit matrix) + a few doubles per frame. Per frame, on the ROI
 // [y0, x0, h, w] of the detector frame, summed over bin x bin pixels (h / bin x w / bin binned
-// pixels, a remainder dropped) and clamped at 0 (v = max(v, 0); NaN and inf count as 0):
+// pixels, a remainder dropped) and clamped at 0 (v = max(v, 0); NaN, inf and the bad pixels of
+// QcInput::bad_pixels count as 0):
 //   total_intensity   sum of v
 //   com_x, com_y      centre of mass sum(x v) / sum(v), in ROI pixels (0 = first ROI column/row,
 //                     binned pixel centres at (i + 0.5) bin - 0.5); the ROI centre for a frame
@@ -79,7 +80,8 @@ using BlockReader = std::function<Array(std::int64_t begin, std::int64_t end)>;
 struct QcInput {
   std::int64_t frames = 0, ny = 0, nx = 0;
   BlockReader read;
-  std::vector<std::uint8_t> masked; // per frame, 1 = outside the region (not evaluated); empty = none
+  std::vector<std::uint8_t> masked;     // per frame, 1 = outside the region (not evaluated); empty = none
+  std::vector<std::uint8_t> bad_pixels; // ny x nx, 1 = bad detector pixel (counts as 0); empty = none
 };
 
 /// The ROI window and binned size for a frame of ny x nx; throws lumen::InputError saying what

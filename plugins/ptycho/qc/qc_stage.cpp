@@ -24,6 +24,8 @@ constexpr const char* kStdData = "/entry/data";
 constexpr const char* kCxiData = "/entry_1/instrument_1/detector_1/data";
 constexpr const char* kStdPos = "/entry/pos";
 constexpr const char* kCxiPos = "/entry_1/sample_1/geometry_1/translation";
+constexpr const char* kStdMask = "/entry/mask";
+constexpr const char* kCxiMask = "/entry_1/instrument_1/detector_1/mask";
 
 std::string num(double v) {
   char buf[40];
@@ -339,11 +341,44 @@ void QcScore::read(const WorkUnit& unit, Emit& emit) {
     pos_text = where;
   }
 
+  // Bad detector pixels.
+  std::string mask_text = "none";
+  std::vector<std::uint8_t> bad;
+  std::int64_t bad_count = 0;
+  if (*mask_path != "none") {
+    std::string where = *mask_path;
+    if (where.empty()) {
+      for (const char* m : {kStdMask, kCxiMask})
+        if (r.has_dataset(m)) {
+          where = m;
+          break;
+        }
+    } else if (!r.has_dataset(where)) {
+      r.fail("mask_path '" + where + "' is not a dataset of this file (bad pixels (ny, nx) expected; " +
+             rank_list(r, 2) + "; \"none\" = no mask)");
+    }
+    if (!where.empty()) {
+      const auto md = r.dims(where);
+      if (md.size() != 2 || md[0] != d[1] || md[1] != d[2])
+        r.fail("mask_path '" + where + "' has shape " + dims_text(md) + "; the frames are " + std::to_string(d[1]) +
+               " x " + std::to_string(d[2]) + " (\"none\" = no mask)");
+      const Array m = r.read(where).as(DType::f64).contiguous_copy();
+      const double* mv = m.view<double>().data();
+      bad.resize(static_cast<std::size_t>(m.size()));
+      for (std::size_t i = 0; i < bad.size(); ++i) {
+        bad[i] = mv[i] != 0 ? 1 : 0;
+        bad_count += bad[i];
+      }
+      mask_text = where;
+    }
+  }
+
   // Score.
   qc::QcInput in;
   in.frames = N;
   in.ny = d[1];
   in.nx = d[2];
+  in.bad_pixels = std::move(bad);
   std::unique_ptr<DirectFrames> direct;
   if (DirectFrames::memtype(data_info) >= 0)
     direct = std::make_unique<DirectFrames>(file, data, data_info, *frames_per_block);
@@ -394,7 +429,11 @@ void QcScore::read(const WorkUnit& unit, Emit& emit) {
   pending.text(target("qc_summary.csv"), csv);
 
   using nlohmann::json;
-  json datasets = {{"data_path", data}, {"pos", pos_text}, {"pos_unit", *pos_unit}};
+  json datasets = {{"data_path", data},
+                   {"pos", pos_text},
+                   {"pos_unit", *pos_unit},
+                   {"mask_path", mask_text},
+                   {"bad_pixels", bad_count}};
   if (*ptypy_indices) {
     json j = {{"format", "lumen ptycho.qc_score indices 1"},
               {"input", fs::absolute(file).string()},

@@ -34,7 +34,9 @@ public:
       "/entry/pos (standardized) or else /entry_1/sample_1/geometry_1/translation (CXI). Positions stay\n"
       "in the file's unit (metres in both layouts); pos_unit only names it (maps, CSV, JSON), and rect /\n"
       "circ are in that unit. A missing dataset fails naming the file, the parameter and the path, and\n"
-      "lists the file's datasets of the rank expected.\n"
+      "lists the file's datasets of the rank expected. mask_path: bad detector pixels (ny, nx), non-zero =\n"
+      "bad, counted as 0 in every frame (\"\" = /entry/mask or the CXI detector mask when present, \"none\" =\n"
+      "no mask).\n"
       "Per frame, on the roi [y0, x0, h, w] (detector pixels; [] = whole frame) binned bin x bin (sums,\n"
       "clamped at 0): total_intensity, com_x, com_y (centre of mass, ROI pixels), ring_0..ring_<rings-1>\n"
       "(fraction of the sum in equal-width rings around the ROI centre out to min(h, w)/2),\n"
@@ -76,6 +78,9 @@ public:
                               "positions (N, 2) or (N, 3) [x, y(, z)]; \"\" = /entry/pos or the CXI translation"};
   Param<std::string> pos_x_path{this, "pos_x_path", std::string(), "x positions (N,) (with pos_y_path)"};
   Param<std::string> pos_y_path{this, "pos_y_path", std::string(), "y positions (N,) (with pos_x_path)"};
+  Param<std::string> mask_path{this, "mask_path", std::string(),
+                               "bad detector pixels (ny, nx), non-zero = bad (count as 0); \"\" = /entry/mask or the "
+                               "CXI detector mask when the file has one; \"none\" = no mask"};
   Param<std::string> pos_unit{this, "pos_unit", std::string("m"),
                               "unit of the stored positions (labels only; rect and circ use it too)",
                               OneOf{{"m", "mm", "um", "nm"}}};

@@ -223,6 +223,38 @@ TEST_CASE("qc_score: tiny scans (1, 2, 3 frames) score without trouble", "[ptych
   }
 }
 
+TEST_CASE("qc_score: bad detector pixels count as 0", "[ptycho][qc_score]") {
+  Scan s = corrupted_scan(40, 32);
+  auto v = s.frames.writable<float>();
+  const std::int64_t hot = 5 * 32 + 7; // a pixel that flares in two frames
+  v.data()[5 * 32 * 32 + hot] = 1e7f;  // frames 5 and 15 are not among the corrupted ones
+  v.data()[15 * 32 * 32 + hot] = 1e7f;
+  Scan zeroed = s; // the same scan with the pixel at 0 everywhere
+  zeroed.frames = s.frames.clone();
+  auto z = zeroed.frames.writable<float>();
+  for (std::int64_t i = 0; i < 40; ++i) z.data()[i * 32 * 32 + hot] = 0;
+  for (const int bin : {1, 2}) {
+    qc::QcOptions o;
+    o.embed_side = 8;
+    o.bin = bin;
+    const qc::QcResult plain = qc::score_frames(input_of(s), o, nullptr);
+    qc::QcInput in = input_of(s);
+    in.bad_pixels.assign(32 * 32, 0);
+    in.bad_pixels[static_cast<std::size_t>(hot)] = 1;
+    const qc::QcResult masked = qc::score_frames(in, o, nullptr);
+    const qc::QcResult truth = qc::score_frames(input_of(zeroed), o, nullptr);
+    CHECK(masked.features == truth.features);
+    CHECK(masked.score == truth.score);
+    CHECK(plain.score[5] > truth.score[5] + 0.1); // unmasked, the flares stand out
+    CHECK(plain.score[15] > truth.score[15] + 0.1);
+  }
+  qc::QcInput wrong = input_of(s);
+  wrong.bad_pixels.assign(10, 0);
+  qc::QcOptions o;
+  o.embed_side = 8;
+  CHECK(contains(error_of([&] { (void)qc::score_frames(wrong, o, nullptr); }), "the bad-pixel mask has 10 pixels"));
+}
+
 TEST_CASE("qc_score: reject modes", "[ptycho][qc_score]") {
   const std::vector<double> score{0.1, 0.9, 0.3, 0.95, 0.5, 0.2, 0.7, 0.0, 0.6, 0.4};
   const std::vector<std::uint8_t> none(score.size(), 0);
@@ -347,7 +379,7 @@ TEST_CASE("qc_score: robust statistics and geometry", "[ptycho][qc_score]") {
 namespace {
 
 // The corrupted scan as a standardized file (ptycho.write_std), in dir/scan_std.h5.
-fs::path write_std_file(const Scan& s, const fs::path& dir) {
+fs::path write_std_file(const Scan& s, const fs::path& dir, const Array& mask = {}) {
   lumen::testing::Context ctx(dir, "write");
   WriteStd w;
   set(w.name, "scan_std.h5");
@@ -367,6 +399,7 @@ fs::path write_std_file(const Scan& s, const fs::path& dir) {
       pv.at(i - b, 1) = s.y[static_cast<std::size_t>(i)];
     }
     item.set("pos", std::move(pos));
+    if (!mask.empty()) item.set("mask", mask);
     item.meta.set("index", b);
     item.meta.set("file_index", std::int64_t{0});
     item.meta.set("scan_frames", N);
@@ -481,6 +514,47 @@ TEST_CASE("qc_score stage: regions, positions as two columns, prefix", "[ptycho]
   const auto meta = nlohmann::json::parse(slurp(out / "scan_std_qc_meta.json"));
   CHECK(meta["datasets"]["pos"] == "/entry/posx_m + /entry/posy_m");
   CHECK(meta["counts"]["masked"] == 60 - static_cast<std::int64_t>(left));
+}
+
+TEST_CASE("qc_score stage: the file's bad-pixel mask is found and applied", "[ptycho][qc_score]") {
+  const test::TempDir tmp("qc-stage-mask");
+  Scan s = corrupted_scan(30, 32);
+  auto v = s.frames.writable<float>();
+  v.data()[4 * 32 * 32 + 40] = 1e7f; // a flare at a pixel the mask knows
+  Array mask(DType::u8, Shape{32, 32});
+  mask.writable<std::uint8_t>().data()[40] = 1;
+  mask.writable<std::uint8_t>().data()[41] = 1;
+  const fs::path file = write_std_file(s, tmp.path(), mask);
+  auto run = [&](const std::string& mask_path, const std::string& sub) {
+    QcRun q(tmp.path() / sub);
+    set(q.stage.path, file.string());
+    set(q.stage.embed_side, 8);
+    set(q.stage.maps, false);
+    set(q.stage.thumbs, 0);
+    set(q.stage.mask_path, mask_path);
+    q.run();
+    return nlohmann::json::parse(slurp(tmp.path() / sub / "qc_meta.json"));
+  };
+  const auto found = run("", "auto");
+  CHECK(found["datasets"]["mask_path"] == "/entry/mask");
+  CHECK(found["datasets"]["bad_pixels"] == 2);
+  const auto off = run("none", "off");
+  CHECK(off["datasets"]["mask_path"] == "none");
+  // With the mask, frame 4's flare is gone: its total intensity is below the unmasked run's.
+  auto total4 = [&](const std::string& sub) {
+    const std::string csv = slurp(tmp.path() / sub / "qc_summary.csv");
+    std::istringstream lines(csv);
+    std::string line;
+    for (int i = 0; i <= 5; ++i) std::getline(lines, line); // header, frames 0..4
+    return std::stod(line.substr(line.find(',', line.find(',', line.find(',') + 1) + 1) + 1));
+  };
+  CHECK(total4("off") - total4("auto") >= 1e7 * 0.99);
+  QcRun q(tmp.path() / "bad");
+  set(q.stage.path, file.string());
+  set(q.stage.mask_path, "/entry/badmask");
+  const std::string e = error_of([&] { q.run(); });
+  CHECK(contains(e, "mask_path '/entry/badmask' is not a dataset"));
+  CHECK(contains(e, "/entry/mask (32, 32)"));
 }
 
 TEST_CASE("qc_score stage: bad paths and parameters give clear errors", "[ptycho][qc_score]") {
