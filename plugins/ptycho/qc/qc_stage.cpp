@@ -391,7 +391,9 @@ void QcScore::read(const WorkUnit& unit, Emit& emit) {
     try {
       res = qc::score_frames(in, opt, &pool);
     } catch (const InputError& e) {
-      throw InputError(file.string() + ": " + e.what());
+      const std::string what = e.what();
+      if (what.rfind(file.string(), 0) == 0) throw; // already names the file
+      throw InputError(file.string() + ": " + what);
     }
   }
   res.rejected = qc::select_rejects(res.score, res.masked, reject_rule());
