@@ -12,8 +12,9 @@
 # npy, CSV, JSON) and "full" (the pipeline as shipped: plus qc_maps.png and 24 thumbnails with their
 # gallery). Prints, as the median of ROUNDS interleaved rounds (the input is re-read into the page
 # cache before every run): wall time, frames/s, MB/s of float32 input and peak RSS (/usr/bin/time)
-# of each; how close the two implementations' results are; then the peak RSS of a 900-frame and a
-# 9000-frame scan of 128 x 128 (it must not grow with the scan: the frames stream in blocks).
+# of each; how close the two implementations' results are; a 300 x 1024 x 1024 scan (1.27 GB);
+# then the peak RSS of a 900-frame and a 9000-frame scan of 128 x 128 (it must not grow with the
+# scan beyond the per-frame embeddings: the frames stream in blocks).
 #
 #   bench/ptycho/qc_bench.sh                # needs a Release build in build/ (make build)
 #   ROUNDS=3 WORK=/tmp/qb LUMEN=build-rel/bin/lumen bench/ptycho/qc_bench.sh
@@ -96,6 +97,13 @@ print(f"  same result: features max relative difference {rel:.2g}; score correla
       f"{np.corrcoef(a['score'], b['score'])[0, 1]:.4f} (PCA: subspace iteration vs numpy SVD), "
       f"top-{k} overlap {len(ta & tb)}/{k}, rejects {int(a['rejected'].sum())} vs {int(b['rejected'].sum())}")
 EOF
+
+# Big frames: 300 x 1024 x 1024 f32 (1.27 GB), scoring only: bandwidth and a peak of two blocks.
+s=$(make_std std300x1024 300 1024)
+warm "$s"
+qc "$work/big" "$s" --set qc.maps=false --set qc.thumbs=0
+awk -v t="$(cut -d' ' -f1 "$work/t.txt")" -v k="$(cut -d' ' -f2 "$work/t.txt")" -v f="$(stat -c %s "$s")" \
+  'BEGIN {printf "  300 frames of 1024 x 1024 (%4.0f MB file): %6.2f s  %6.0f frames/s  %5.0f MB/s  peak RSS %4.0f MB\n", f / 1e6, t, 300 / t, f / 1e6 / t, k / 1024}'
 
 # Flat memory: the peak RSS of a 9000-frame scan must be that of a 900-frame one (plus the per-frame
 # embedding, 9000 x 32 x 32 floats = 37 MB).
