@@ -65,7 +65,7 @@ TEST_CASE("a plugin with another build fingerprint is refused", "[plugins]") {
   REQUIRE(m.exit_code == 3);
 }
 
-TEST_CASE("inspect shows a stage's parameters; unknown stages get a suggestion", "[cli]") {
+TEST_CASE("inspect shows a stage's parameters, unknown stages get a suggestion", "[cli]") {
   auto r = lumen({"inspect", "testkit.write"});
   REQUIRE(r.exit_code == 0);
   REQUIRE_THAT(r.output, Catch::Contains("bytes  (integer, default 100000, range 1 .. 100000000)"));

@@ -62,7 +62,7 @@ TEST_CASE("tiff series -> hdf5.append -> hdf5 frames -> tiff gives back the seri
   CHECK_THAT(cmp.output, Catch::Contains("same"));
 }
 
-TEST_CASE("tiff.read frames mode splits pages; a truncated TIFF fails alone", "[formats][tiff]") {
+TEST_CASE("tiff.read frames mode splits pages, a truncated TIFF fails alone", "[formats][tiff]") {
   const fs::path data = e2e::shared_data() / "tiff";
   if (!fs::exists(data / "hyperspy_imageJ_stack.tif")) {
     WARN("SKIPPED: shared TIFF samples not found under " << data.string());

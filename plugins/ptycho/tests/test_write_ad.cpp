@@ -249,7 +249,7 @@ TEST_CASE("write_ad: the CXI-like layout places NDAttributes in entry_1, one val
   check_round_trip(scene, lumen::testing::read_all(r, rctx));
 }
 
-TEST_CASE("write_ad: a mask is written where mask_path says; values per frame from arrays", "[write_ad]") {
+TEST_CASE("write_ad: a mask is written where mask_path says, values per frame from arrays", "[write_ad]") {
   lumen::test::TempDir tmp("ptycho_write_ad");
   const synth::PtychoScene scene(small_spec());
   auto items = synth_items(scene, 18);
