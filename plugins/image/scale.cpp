@@ -1,0 +1,172 @@
+// Domain scaling to [0, 1] (see scale.hpp for the mappings and the asinh table).
+//
+// Example: Array x = lumen::image::scale01(electrons, {.mode = ScaleMode::asinh}, &plan, pool.get());
+#include "scale.hpp"
+
+#include "lumen/error.hpp"
+#include "parallel.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <type_traits>
+
+namespace lumen::image {
+
+namespace {
+
+constexpr std::int64_t kBlock = 1 << 14; // elements per parallel block
+
+// One channel's mapping, ready for the pixel loop.
+struct Mapper {
+  double low = 0, inv_width = 0; // linear: (x - low) * inv_width
+  bool flat = false;             // degenerate range: x > low -> 1, else 0
+  bool asinh = false;
+  std::vector<double> table; // asinh: table[i] = value at low + i * (high - low) / n
+  double table_scale = 0;    // asinh: (x - low) * table_scale = position in the table
+  double n = 0;              // asinh: intervals
+
+  [[nodiscard]] float operator()(double x) const noexcept {
+    if (std::isnan(x)) return std::numeric_limits<float>::quiet_NaN();
+    if (flat) return x > low ? 1.0f : 0.0f;
+    if (!asinh) {
+      const double t = (x - low) * inv_width;
+      return static_cast<float>(t <= 0 ? 0.0 : t >= 1 ? 1.0 : t);
+    }
+    const double t = (x - low) * table_scale;
+    if (!(t > 0)) return 0.0f;
+    if (t >= n) return 1.0f;
+    const auto i = static_cast<std::size_t>(t);
+    const double frac = t - static_cast<double>(i);
+    return static_cast<float>(table[i] + frac * (table[i + 1] - table[i]));
+  }
+};
+
+double asinh_norm(double d, double s, double total) {
+  return std::asinh(d / s) / total;
+}
+
+// Builds the asinh table for one channel; returns the largest midpoint error.
+double build_table(Mapper& m, double low, double high, double s) {
+  const double width = high - low, total = std::asinh(width / s);
+  double err = 0;
+  for (std::size_t n = 4096;; n *= 2) {
+    m.table.resize(n + 1);
+    const double h = width / static_cast<double>(n);
+    for (std::size_t i = 0; i <= n; ++i) m.table[i] = asinh_norm(static_cast<double>(i) * h, s, total);
+    m.table.back() = 1.0;
+    err = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double exact = asinh_norm((static_cast<double>(i) + 0.5) * h, s, total);
+      err = std::max(err, std::abs(exact - 0.5 * (m.table[i] + m.table[i + 1])));
+    }
+    m.n = static_cast<double>(n);
+    m.table_scale = static_cast<double>(n) / width;
+    if (err <= 1e-6 || n >= (std::size_t{1} << 20)) break;
+  }
+  return err;
+}
+
+Mapper linear_mapper(const Range& r) {
+  Mapper m;
+  m.low = r.low;
+  m.flat = !(r.high > r.low);
+  m.inv_width = m.flat ? 0.0 : 1.0 / (r.high - r.low);
+  return m;
+}
+
+std::string text(const char* format, double a, double b) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, format, a, b);
+  return buf;
+}
+
+} // namespace
+
+std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options) {
+  StretchOptions so;
+  so.per_channel = options.per_channel;
+  so.mode = options.mode == ScaleMode::minmax ? StretchMode::minmax : StretchMode::percentile;
+  so.low_percentile = options.low_percentile;
+  so.high_percentile = options.high_percentile;
+  const std::vector<Range> ranges = find_ranges(image, so);
+  std::vector<ChannelScale> plan(ranges.size());
+  std::vector<Range> fallback; // found only when some channel needs it
+  for (std::size_t c = 0; c < ranges.size(); ++c) {
+    ChannelScale& p = plan[c];
+    p.range = ranges[c];
+    p.method = options.mode == ScaleMode::minmax       ? "minmax"
+               : options.mode == ScaleMode::percentile ? "percentile"
+                                                       : "asinh";
+    if (options.mode != ScaleMode::asinh) continue;
+    const double width = p.range.high - p.range.low;
+    p.softening = options.softening_relative ? options.softening * width : options.softening;
+    if (width > 0 && std::isfinite(width) && p.softening > 0 && std::isfinite(p.softening)) continue;
+    if (fallback.empty()) {
+      StretchOptions fo = so;
+      fo.mode = StretchMode::percentile;
+      fo.low_percentile = options.fallback_low_percentile;
+      fo.high_percentile = options.fallback_high_percentile;
+      fallback = find_ranges(image, fo);
+    }
+    p.fallback =
+        text("asinh range degenerate (low %.9g, high %.9g): linear percentile clip instead", p.range.low, p.range.high);
+    p.method = "percentile";
+    p.range = fallback[c];
+    p.softening = 0;
+  }
+  return plan;
+}
+
+Array apply_scale(const Array& image, std::vector<ChannelScale>& plan, ThreadPool* pool) {
+  const std::size_t nch = plan.size();
+  if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
+    throw Error("image.scale: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
+  if (image.empty()) return {};
+  Array out = Array::uninitialized(DType::f32, image.shape());
+  if (image.size() == 0) return out;
+  std::vector<Mapper> maps;
+  for (ChannelScale& p : plan) {
+    if (p.method == "asinh") {
+      Mapper m;
+      m.asinh = true;
+      m.low = p.range.low;
+      p.table_error = build_table(m, p.range.low, p.range.high, p.softening);
+      maps.push_back(std::move(m));
+    } else {
+      maps.push_back(linear_mapper(p.range));
+    }
+  }
+  const Array a = image.contiguous_copy();
+  float* dst = out.writable<float>().data();
+  const std::int64_t n = a.size();
+  visit_dtype(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = static_cast<const T*>(a.raw());
+    parallel_rows(
+        pool, (n + kBlock - 1) / kBlock,
+        [&](std::int64_t b0, std::int64_t b1) {
+          const std::int64_t e0 = b0 * kBlock, e1 = std::min(n, b1 * kBlock);
+          if (nch == 1) {
+            const Mapper& m = maps[0];
+            for (std::int64_t i = e0; i < e1; ++i) dst[i] = m(static_cast<double>(src[i]));
+            return;
+          }
+          for (std::int64_t i = e0; i < e1; ++i)
+            dst[i] = maps[static_cast<std::size_t>(i) % nch](static_cast<double>(src[i]));
+        },
+        1);
+  });
+  return out;
+}
+
+Array scale01(const Array& image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
+  std::vector<ChannelScale> plan = plan_scale(image, options);
+  Array out = apply_scale(image, plan, pool);
+  if (used) *used = std::move(plan);
+  return out;
+}
+
+} // namespace lumen::image
