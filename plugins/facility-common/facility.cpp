@@ -102,12 +102,14 @@ void apply(Item& item, const Identity& id) {
 }
 
 std::filesystem::path source_path(const Item& item) {
+  if (item.provenance.source_file.empty())
+    if (const auto tree = item.meta.get_string("tree_path")) return std::filesystem::path(*tree);
   return std::filesystem::path(item.provenance.source_file);
 }
 
 std::string describe(const Item& item) {
   std::string s = "item '" + item.id() + "'";
-  if (!item.provenance.source_file.empty()) s += " (file " + item.provenance.source_file + ")";
+  if (const auto file = source_path(item); !file.empty()) s += " (file " + file.string() + ")";
   return s;
 }
 

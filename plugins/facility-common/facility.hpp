@@ -71,7 +71,9 @@ void apply(Item& item, const Identity& identity);
 
 /// "item 'x' (file dir/y.ARW)" for messages.
 [[nodiscard]] std::string describe(const Item& item);
-/// The item's source file name (provenance), or "" for synthetic items.
+/// The file the naming rules look at: the item's source file (provenance); for a synthetic item
+/// without one, its meta tree_path (synth.multidomain: where the file would lie in the tree, so
+/// pipelines/multidomain-tiles-demo.yaml labels synthetic items without writing them), else "".
 [[nodiscard]] std::filesystem::path source_path(const Item& item);
 
 /// Case-insensitive equality.

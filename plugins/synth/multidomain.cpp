@@ -73,8 +73,6 @@ struct PhotoScene {
       const double d2 = (y - b.y) * (y - b.y) + (x - b.x) * (x - b.x);
       v += 0.5 * b.rgb[static_cast<std::size_t>(c)] * std::exp(-d2 / (2 * b.sigma * b.sigma));
     }
-    // fine stripes: detail above the post-downsampling Nyquist limit in one corner
-    if (y < h / 4 && x < w / 4) v += 0.05 * (1 + std::cos(kPi * 0.8 * x));
     return std::min(v, 1.0);
   }
 };
@@ -205,6 +203,7 @@ Item astro_item(const MultidomainSpec& spec, const TreeFile& f) {
   item.meta.set("EXPTIME", MetaValue{f.clean ? 2000.0 : 100.0}, "exposure duration (seconds)");
   item.meta.set("OBJECT", "synthetic field " + std::to_string(f.scene), "synthetic (Lumen synth.multidomain)");
   item.meta.set("domain", "astronomy");
+  item.meta.set("units", "adu");
   return item;
 }
 

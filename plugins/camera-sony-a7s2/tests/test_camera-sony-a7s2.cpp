@@ -171,3 +171,13 @@ TEST_CASE("the camera-sony-a7s2 plugin descriptor lists its stage", "[camera-son
   }
   CHECK(names == std::vector<std::string>{"camera-sony-a7s2.identify"});
 }
+
+TEST_CASE("a synthetic item without a source file is named by its meta tree_path", "[camera-sony-a7s2]") {
+  Identify stage;
+  lumen::Item item = frame("", 4000);
+  item.meta.set("tree_path", "SID/Sony/long/00004_00_10s.dng");
+  const auto out = run(stage, item);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].meta.get_string("scene_id") == "photo_00004");
+  CHECK(out[0].meta.get_string("data_type") == "clean");
+}
