@@ -3,7 +3,8 @@
 // tile.write uses), zlib level 1, filter none, on 1 and 2 threads (each thread encodes every N-th
 // tile), into /dev/null (pure encoding) and into files beside each other through lumen::AtomicFile
 // (what tile.write adds: a temporary file and a rename per tile). Reports tiles/s and the time for
-// the whole set.
+// the whole set. Benchmark names end in /<threads>/<zlib strategy>: 0 = default, 3 = rle
+// (tile.write's `strategy: rle`).
 //
 //   bench_png_encode --tiles DIR     # the PNG tiles of a run (decoded once, then re-encoded)
 //   bench_png_encode                 # 256 synthetic 256 x 256 tiles (noise over a gradient)
@@ -70,7 +71,8 @@ template <typename Encode> void run_threads(int threads, Encode encode) {
 
 void BM_EncodeTiles(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  const lumen::png::WriteOptions options{1, lumen::png::Filter::none};
+  const lumen::png::WriteOptions options{1, lumen::png::Filter::none,
+                                         static_cast<lumen::png::Strategy>(state.range(1))};
   for (auto _ : state) {
     run_threads(threads, [&](std::size_t i) {
       std::FILE* f = std::fopen("/dev/null", "wb");
@@ -84,7 +86,8 @@ void BM_EncodeTiles(benchmark::State& state) {
 
 void BM_EncodeTilesToFiles(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
-  const lumen::png::WriteOptions options{1, lumen::png::Filter::none};
+  const lumen::png::WriteOptions options{1, lumen::png::Filter::none,
+                                         static_cast<lumen::png::Strategy>(state.range(1))};
   const fs::path dir = fs::temp_directory_path() / ("lumen-bench-png-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (auto _ : state) {
@@ -99,8 +102,14 @@ void BM_EncodeTilesToFiles(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(tile_bytes()));
 }
 
-BENCHMARK(BM_EncodeTiles)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_EncodeTilesToFiles)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EncodeTiles)
+    ->Args({1, 0})
+    ->Args({2, 0})
+    ->Args({1, 3})
+    ->Args({2, 3})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EncodeTilesToFiles)->Args({2, 0})->Args({2, 3})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -45,13 +45,14 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
-# lumen_run RUN_DIR INPUT: wall seconds into $wall, peak KB into $rss
+# lumen_run RUN_DIR INPUT [--set ...]: wall seconds into $wall, peak KB into $rss
 lumen_run() {
   local dir=$1 input=$2 t0
+  shift 2
   rm -rf "$dir"
   t0=$(now)
   /usr/bin/time -f "%M" -o "$work/rss.txt" "$lumen" run "$here/astro-bench.yaml" --set "vars.input=$input" \
-    --threads "$threads" --run-dir "$dir" --no-progress --log-level warn >"$work/lumen.log" 2>&1 ||
+    --threads "$threads" --run-dir "$dir" --no-progress --log-level warn "$@" >"$work/lumen.log" 2>&1 ||
     { cat "$work/lumen.log" >&2; echo "error: lumen run failed" >&2; exit 1; }
   wall=$(since "$t0")
   rss=$(tail -n 1 "$work/rss.txt")
@@ -66,8 +67,9 @@ py_run() {
   wall=$(since "$t0")
 }
 
-lu_t=() py1_t=() py2_t=()
+lu_t=() rle_t=() py1_t=() py2_t=()
 for ((r = 1; r <= rounds; r++)); do
+  warm "$big"; lumen_run "$work/lumen-rle" "$big" --set write.strategy=rle; rle_t+=("$wall")
   warm "$big"; lumen_run "$work/lumen" "$big"; lu_t+=("$wall"); lu_rss=$rss
   warm "$big"; py_run 1; py1_t+=("$wall")
   warm "$big"; py_run 2; py2_t+=("$wall")
@@ -75,18 +77,20 @@ done
 tiles=$(find "$work/lumen/outputs/png_tiles" -name '*.png' | wc -l)
 ref_tiles=$(find "$work/ref/png_tiles" -name '*.png' | wc -l)
 lu=$(echo "${lu_t[*]}" | median)
+rle=$(echo "${rle_t[*]}" | median)
 py1=$(echo "${py1_t[*]}" | median)
 py2=$(echo "${py2_t[*]}" | median)
 
 # Encode only: the same u8 tiles, libpng level 1, filter none.
 "$encoder" --tiles "$work/lumen/outputs/png_tiles" --benchmark_repetitions="$rounds" \
   --benchmark_report_aggregates_only=true --benchmark_format=json >"$work/encode.json" 2>/dev/null
-read -r enc1 enc2 files2 < <($python - "$work/encode.json" <<'PY'
+read -r enc1 enc2 files2 rle1 rle2 rlefiles2 < <($python - "$work/encode.json" <<'PY'
 import json, sys
 d = {b["name"]: b["real_time"] / 1000.0 for b in json.load(open(sys.argv[1]))["benchmarks"]
      if b.get("aggregate_name") == "median"}
-print("%.3f %.3f %.3f" % (d["BM_EncodeTiles/1/real_time_median"], d["BM_EncodeTiles/2/real_time_median"],
-                          d["BM_EncodeTilesToFiles/2/real_time_median"]))
+names = ["BM_EncodeTiles/1/0", "BM_EncodeTiles/2/0", "BM_EncodeTilesToFiles/2/0",
+         "BM_EncodeTiles/1/3", "BM_EncodeTiles/2/3", "BM_EncodeTilesToFiles/2/3"]
+print(" ".join("%.3f" % d[n + "/real_time_median"] for n in names))
 PY
 )
 
@@ -102,6 +106,17 @@ awk -v lu="$lu" -v p1="$py1" -v p2="$py2" -v e="$enc2" -v f="$files2" -v n="$til
   best = p1 < p2 ? p1 : p2
   printf "  Lumen: %.0f tiles/s; %.1fx faster than the faster Python run (target >= 6x)\n", n / lu, best / lu
   printf "  Lumen / encode only: %.2fx of pure encoding, %.2fx of encoding into files (target <= 1.5x)\n", lu / e, lu / f
+}'
+echo "with tile.write strategy: rle (zlib Z_RLE; Pillow above keeps zlib's default strategy):"
+printf '  %-58s %8s s\n' "lumen run astro-bench.yaml --set write.strategy=rle" "$rle"
+printf '  %-58s %8s s\n' "encode only, rle: 1 thread" "$rle1"
+printf '  %-58s %8s s\n' "encode only, rle: 2 threads, into /dev/null" "$rle2"
+printf '  %-58s %8s s\n' "encode only, rle: 2 threads, into files" "$rlefiles2"
+awk -v lu="$rle" -v p1="$py1" -v p2="$py2" -v e="$rle2" -v f="$rlefiles2" -v n="$tiles" -v a="$(du -sb "$work/lumen/outputs/png_tiles" | cut -f1)" -v b="$(du -sb "$work/lumen-rle/outputs/png_tiles" | cut -f1)" 'BEGIN {
+  best = p1 < p2 ? p1 : p2
+  printf "  Lumen (rle): %.0f tiles/s; %.1fx faster than the faster Python run\n", n / lu, best / lu
+  printf "  Lumen (rle) / encode only (rle): %.2fx of pure encoding, %.2fx of encoding into files\n", lu / e, lu / f
+  printf "  PNG bytes: default %.1f MB, rle %.1f MB (%+.1f%%)\n", a / 1e6, b / 1e6, 100 * (b - a) / a
 }'
 echo "  Lumen peak RSS: $((lu_rss / 1024)) MiB"
 echo

@@ -261,7 +261,8 @@ void TileWrite::validate() const {
 
 void TileWrite::start() {
   state_ = std::make_unique<State>();
-  state_->png_options = png::WriteOptions{*compression, png::filter_from_name(*filter)};
+  state_->png_options =
+      png::WriteOptions{*compression, png::filter_from_name(*filter), png::strategy_from_name(*strategy)};
   state_->root = output_root();
   state_->jsonl = std::make_unique<AtomicFile>(state_->root / (*metadata + ".jsonl"));
   state_->json_target = state_->root / (*metadata + ".json");

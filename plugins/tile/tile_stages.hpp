@@ -202,7 +202,7 @@ public:
       "artifacts/tiles_summary.json";
   static constexpr const char* doc =
       "Encodes the u8 \"image\" of every tile with libpng (the png set's encoder; compression and\n"
-      "filter as in png.write, default level 1, no filter) to <dir>/<name>, default\n"
+      "filter as in png.write, default level 1, no filter; zlib strategy) to <dir>/<name>, default\n"
       "png_tiles/{domain}/{data_type}/{tile_id}.png under the run's outputs/. tile_id is expanded\n"
       "from the tile_id template (default {scene_id}_{data_type}_{id}); a repeated tile_id fails\n"
       "the tile instead of overwriting a PNG. Tiles are encoded concurrently on the run's threads.\n"
@@ -230,6 +230,11 @@ public:
   Param<std::string> filter{this, "filter", std::string("none"),
                             "PNG row filter: none (fastest), sub, up, avg, paeth, or all (smallest, slowest)",
                             OneOf{{"none", "sub", "up", "avg", "paeth", "all"}}};
+  Param<std::string> strategy{this, "strategy", std::string("default"),
+                              "zlib strategy: default, filtered, huffman (Huffman only) or rle (run-length "
+                              "matches only; about twice as fast on noisy tiles at a similar size, larger on smooth "
+                              "ones)",
+                              OneOf{{"default", "filtered", "huffman", "rle"}}};
   Param<std::string> tile_id{this, "tile_id", std::string("{scene_id}_{data_type}_{id}"),
                              "template of the tile id (fields as in name; {id} has '/' replaced by '_')"};
   Param<std::string> metadata{this, "metadata", std::string("tiles_metadata"),

@@ -645,6 +645,25 @@ TEST_CASE("tile.write refuses a repeated tile id and non-8-bit tiles, and writes
   CHECK(param == "summary");
 }
 
+TEST_CASE("every zlib strategy writes PNGs that decode to the same pixels", "[tile][write]") {
+  TempDir tmp("tile-strategy");
+  const lumen::Array image = ramp_image(64, 80, 3);
+  std::map<std::string, std::uintmax_t> sizes;
+  for (const char* name : {"default", "filtered", "huffman", "rle"}) {
+    const fs::path file = tmp.path() / (std::string(name) + ".png");
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    lumen::png::write_png(f, image, {1, lumen::png::Filter::none, lumen::png::strategy_from_name(name)}, name);
+    std::fclose(f);
+    CHECK(lumen::test::same_pixels(lumen::png::read_png(file).image, image));
+    sizes[name] = fs::file_size(file);
+  }
+  CHECK(sizes["huffman"] != sizes["default"]); // the option reaches zlib
+  CHECK_THROWS_WITH(lumen::png::strategy_from_name("fast"), Catch::Contains("default, filtered, huffman or rle"));
+  TileWrite write;
+  CHECK_THROWS(set_param(write, "strategy", std::string("fast")));
+}
+
 TEST_CASE("the tile set declares its four stages with documented parameters", "[tile]") {
   const auto* table = static_cast<const lumen::StageTable*>(lumen_plugin_descriptor()->stage_table);
   REQUIRE(table->stages.size() == 4);
