@@ -144,8 +144,9 @@ namespace {
 inline int level(std::uint8_t v) noexcept {
   return v;
 }
+// f32 samples count as 0..1 values: clipped to [0, 1] (NaN -> 0), then scaled to 8-bit levels.
 inline float level(float v) noexcept {
-  return v * 255.0f;
+  return (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f) * 255.0f;
 }
 
 } // namespace

@@ -27,7 +27,7 @@
 //   is_edge_tile   the tile is in the first or last grid row or column.
 //
 // Statistics of a tile's pixels (valid region only, every channel; f32 samples count as 0..1
-// values and are scaled by 255 first):
+// values: clipped to [0, 1], NaN as 0, and scaled by 255 first):
 //   mean_intensity    mean sample value / 255, in [0, 1]
 //   unclipped_ratio   share of samples strictly between 0 and 255 (neither clipped black nor
 //                     saturated)

@@ -19,9 +19,11 @@
 #include "tile_stages.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -269,6 +271,14 @@ TEST_CASE("tile statistics and quality score", "[tile][quality]") {
   const TileStats sf = tile_stats<float>(f.data(), 8, 1, 8, 8);
   CHECK(sf.mean_intensity == Approx(0.5));
   CHECK(sf.unclipped_ratio == 1.0);
+  // Out-of-range and NaN f32 samples are clipped (NaN as 0): the figures stay in [0, 1].
+  std::vector<float> wild(8 * 8, 3.0f);
+  wild[5] = std::numeric_limits<float>::quiet_NaN();
+  wild[6] = -2.0f;
+  const TileStats sw = tile_stats<float>(wild.data(), 8, 1, 8, 8);
+  CHECK(sw.mean_intensity == Approx(62.0 / 64));
+  CHECK(sw.unclipped_ratio == 0.0);
+  CHECK(std::isfinite(sw.gradient));
 }
 
 // ---- split hash --------------------------------------------------------------------------------
