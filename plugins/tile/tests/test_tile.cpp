@@ -655,6 +655,35 @@ TEST_CASE("tile.write refuses a repeated tile id and non-8-bit tiles, and writes
   CHECK(param == "summary");
 }
 
+TEST_CASE("summary: counts, pairing misses (listed up to 1000) and scenes in several splits", "[tile][summary]") {
+  TileSummary s;
+  // Scene a: complete pairs in train. Scene b: clean without noisy twin in test, noisy in validation
+  // (the noisy-train-clean-test layout). 1500 clean-only pairs of scene c.
+  s.add("astronomy", "clean", "train", "a", "a_g0_0", "by-scene");
+  s.add("astronomy", "noisy", "train", "a", "a_g0_0", "by-scene");
+  s.add("astronomy", "noisy", "train", "a", "a_g0_0", "by-scene"); // a second noisy exposure
+  s.add("astronomy", "clean", "test", "b", "b_g0_0", "noisy-train-clean-test");
+  s.add("astronomy", "noisy", "validation", "b", "b_g0_1", "noisy-train-clean-test");
+  for (int i = 0; i < 1500; ++i) s.add("microscopy", "clean", "test", "c", "c_g" + std::to_string(i), "by-scene");
+  CHECK(s.tiles() == 1505);
+  CHECK(s.clean_without_noisy() == 1501);
+  CHECK(s.noisy_without_clean() == 1);
+  CHECK(s.leaked_scenes() == std::vector<std::string>{"b"});
+  const auto j = nlohmann::json::parse(s.to_json("run", "2026-01-01T00:00:00.000Z").dump());
+  CHECK(j["pairing"]["complete_pairs"] == 1);
+  CHECK(j["pairing"]["clean_without_noisy"] == 1501);
+  CHECK(j["pairing"]["clean_without_noisy_ids"].size() == kMaxListedMisses);
+  CHECK(j["pairing"]["noisy_without_clean_ids"] == nlohmann::json::array({"b_g0_1"}));
+  CHECK(j["scenes"]["in_several_splits"][0]["splits"] == nlohmann::json::array({"validation", "test"}));
+  CHECK(j["scenes"]["leak_free"] == false);
+  CHECK(j["scenes"]["leak_expected_by_policy"] == true);
+  CHECK(j["totals"]["by_split"]["train"] == 3);
+  CHECK(j["totals"]["by_domain"]["microscopy"] == 1500);
+  CHECK(j["counts"].size() == 5);
+  CHECK_THAT(s.text(),
+             Catch::Contains("1501 clean without a noisy twin") && Catch::Contains("1 in more than one split"));
+}
+
 TEST_CASE("every zlib strategy writes PNGs that decode to the same pixels", "[tile][write]") {
   TempDir tmp("tile-strategy");
   const lumen::Array image = ramp_image(64, 80, 3);
