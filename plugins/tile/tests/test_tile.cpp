@@ -127,7 +127,7 @@ std::vector<lumen::Item> run(lumen::Processor& stage, std::vector<lumen::Item> i
 
 // ---- geometry ----------------------------------------------------------------------------------
 
-TEST_CASE("stride layout: fixed steps, remainder dropped or padded", "[tile][geometry]") {
+TEST_CASE("tile: stride layout: fixed steps, remainder dropped or padded", "[tile][geometry]") {
   CHECK(starts(GridMode::stride, 1000, 256) == Starts{0, 256, 512});
   CHECK(starts(GridMode::stride, 1000, 256, 0, Remainder::pad) == Starts{0, 256, 512, 768});
   CHECK(starts(GridMode::stride, 1024, 256, 0, Remainder::pad) == Starts{0, 256, 512, 768}); // nothing left
@@ -144,7 +144,7 @@ TEST_CASE("stride layout: fixed steps, remainder dropped or padded", "[tile][geo
   CHECK_FALSE(g.tile(5, 7).is_edge);
 }
 
-TEST_CASE("cover layout: Fuji X-T30 1008 x 1508 gives 4 x 6 = 24 tiles, Sony A7S II 1424 x 2128 gives 6 x 9",
+TEST_CASE("tile: cover layout: Fuji X-T30 1008 x 1508 gives 4 x 6 = 24 tiles, Sony A7S II 1424 x 2128 gives 6 x 9",
           "[tile][geometry]") {
   GridOptions o;
   o.mode = GridMode::cover;
@@ -183,7 +183,7 @@ TEST_CASE("cover layout: Fuji X-T30 1008 x 1508 gives 4 x 6 = 24 tiles, Sony A7S
   CHECK(starts(GridMode::cover, 257, 256) == Starts{0, 1});
 }
 
-TEST_CASE("count layout: rows x cols evenly spaced", "[tile][geometry]") {
+TEST_CASE("tile: count layout: rows x cols evenly spaced", "[tile][geometry]") {
   CHECK(starts(GridMode::count, 1000, 256, 0, Remainder::drop, ShortAxis::pad, 3) == Starts{0, 372, 744});
   CHECK(starts(GridMode::count, 1000, 256, 0, Remainder::drop, ShortAxis::pad, 1) == Starts{372});
   CHECK(starts(GridMode::count, 1000, 256, 0, Remainder::drop, ShortAxis::pad, 2) == Starts{0, 744});
@@ -201,7 +201,7 @@ TEST_CASE("count layout: rows x cols evenly spaced", "[tile][geometry]") {
   check_ratios_brute_force(g);
 }
 
-TEST_CASE("valid and overlap ratios equal a brute-force pixel count in every mode", "[tile][geometry]") {
+TEST_CASE("tile: valid and overlap ratios equal a brute-force pixel count in every mode", "[tile][geometry]") {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 40; ++trial) {
     GridOptions o;
@@ -235,7 +235,7 @@ TEST_CASE("valid and overlap ratios equal a brute-force pixel count in every mod
   CHECK(four.tile(1, 1).overlap_ratio == Approx(0.75)); // 1 - (128 * 128) / 256^2
 }
 
-TEST_CASE("tile statistics and quality score", "[tile][quality]") {
+TEST_CASE("tile: tile statistics and quality score", "[tile][quality]") {
   std::vector<std::uint8_t> flat(16 * 16, 100);
   TileStats s = tile_stats<std::uint8_t>(flat.data(), 16, 1, 16, 16);
   CHECK(s.mean_intensity == Approx(100.0 / 255));
@@ -283,8 +283,9 @@ TEST_CASE("tile statistics and quality score", "[tile][quality]") {
 
 // ---- split hash --------------------------------------------------------------------------------
 
-TEST_CASE("split hash: md5 of the UTF-8 scene id, first 4 bytes big-endian, mod 100 (values from python3 hashlib)",
-          "[tile][split]") {
+TEST_CASE(
+    "tile: split hash: md5 of the UTF-8 scene id, first 4 bytes big-endian, mod 100 (values from python3 hashlib)",
+    "[tile][split]") {
   // python3 -c "import hashlib; d = hashlib.md5(s.encode('utf-8')).digest(); print(d.hex(),
   //             int.from_bytes(d[:4], 'big'), int.from_bytes(d[:4], 'big') % 100)"
   const auto d = md5("photo_00001");
@@ -299,7 +300,7 @@ TEST_CASE("split hash: md5 of the UTF-8 scene id, first 4 bytes big-endian, mod 
   CHECK(split_bucket("sc\xc3\xa8ne_\xc3\xa9") == 29); // "scène_é" in UTF-8
 }
 
-TEST_CASE("splits: 70/15/15 proportions, stable, and no scene in two splits under by-scene", "[tile][split]") {
+TEST_CASE("tile: splits: 70/15/15 proportions, stable, and no scene in two splits under by-scene", "[tile][split]") {
   const SplitRatios r;
   std::map<std::string, int> counts;
   const int n = 20000;
@@ -335,7 +336,7 @@ TEST_CASE("splits: 70/15/15 proportions, stable, and no scene in two splits unde
 
 // ---- stages ------------------------------------------------------------------------------------
 
-TEST_CASE("tile.grid emits one item per tile with the tile's pixels and meta", "[tile][stage]") {
+TEST_CASE("tile: tile.grid emits one item per tile with the tile's pixels and meta", "[tile][stage]") {
   TileGrid grid;
   set_param(grid, "remainder", std::string("pad"));
   set_param(grid, "pad_value", 7.0);
@@ -384,7 +385,7 @@ TEST_CASE("tile.grid emits one item per tile with the tile's pixels and meta", "
   }
 }
 
-TEST_CASE("tile.grid refuses what it cannot cut, with errors that say what to do", "[tile][stage][errors]") {
+TEST_CASE("tile: tile.grid refuses what it cannot cut, with errors that say what to do", "[tile][stage][errors]") {
   TempDir tmp("tile-grid-bad");
   lumen::testing::Context ctx(tmp.path());
   TileGrid grid;
@@ -415,7 +416,7 @@ TEST_CASE("tile.grid refuses what it cannot cut, with errors that say what to do
   CHECK(param == "pad_value");
 }
 
-TEST_CASE("tile.label: scene and clean/noisy from SID-like names, facility labels kept", "[tile][stage][label]") {
+TEST_CASE("tile: tile.label: scene and clean/noisy from SID-like names, facility labels kept", "[tile][stage][label]") {
   TempDir tmp("tile-label");
   lumen::testing::Context ctx(tmp.path());
   TileLabel label;
@@ -474,7 +475,7 @@ TEST_CASE("tile.label: scene and clean/noisy from SID-like names, facility label
   CHECK(param == "clean_regex");
 }
 
-TEST_CASE("tile.split: pair ids, splits, and percentages that must sum to 100", "[tile][stage][split]") {
+TEST_CASE("tile: tile.split: pair ids, splits, and percentages that must sum to 100", "[tile][stage][split]") {
   TempDir tmp("tile-split");
   lumen::testing::Context ctx(tmp.path());
   TileSplit split;
@@ -550,7 +551,7 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
 
 } // namespace
 
-TEST_CASE("tile.write: PNG per tile, the metadata index and the summary", "[tile][stage][write]") {
+TEST_CASE("tile: tile.write: PNG per tile, the metadata index and the summary", "[tile][stage][write]") {
   TempDir tmp("tile-write");
   const fs::path outputs = tmp.path() / "outputs";
   fs::create_directories(outputs);
@@ -618,8 +619,9 @@ TEST_CASE("tile.write: PNG per tile, the metadata index and the summary", "[tile
     CHECK(entry.path().string().find(".lumen-tmp") == std::string::npos);
 }
 
-TEST_CASE("tile.write refuses a repeated tile id and non-8-bit tiles, and writes no index when finish is not reached",
-          "[tile][stage][write][errors]") {
+TEST_CASE(
+    "tile: tile.write refuses a repeated tile id and non-8-bit tiles, and writes no index when finish is not reached",
+    "[tile][stage][write][errors]") {
   TempDir tmp("tile-write-bad");
   const fs::path outputs = tmp.path() / "outputs";
   fs::create_directories(outputs);
@@ -655,7 +657,7 @@ TEST_CASE("tile.write refuses a repeated tile id and non-8-bit tiles, and writes
   CHECK(param == "summary");
 }
 
-TEST_CASE("summary: counts, pairing misses (listed up to 1000) and scenes in several splits", "[tile][summary]") {
+TEST_CASE("tile: summary: counts, pairing misses (listed up to 1000) and scenes in several splits", "[tile][summary]") {
   TileSummary s;
   // Scene a: complete pairs in train. Scene b: clean without noisy twin in test, noisy in validation
   // (the noisy-train-clean-test layout). 1500 clean-only pairs of scene c.
@@ -684,7 +686,7 @@ TEST_CASE("summary: counts, pairing misses (listed up to 1000) and scenes in sev
              Catch::Contains("1501 clean without a noisy twin") && Catch::Contains("1 in more than one split"));
 }
 
-TEST_CASE("every zlib strategy writes PNGs that decode to the same pixels", "[tile][write]") {
+TEST_CASE("tile: every zlib strategy writes PNGs that decode to the same pixels", "[tile][write]") {
   TempDir tmp("tile-strategy");
   const lumen::Array image = ramp_image(64, 80, 3);
   std::map<std::string, std::uintmax_t> sizes;
@@ -703,7 +705,7 @@ TEST_CASE("every zlib strategy writes PNGs that decode to the same pixels", "[ti
   CHECK_THROWS(set_param(write, "strategy", std::string("fast")));
 }
 
-TEST_CASE("the tile set declares its four stages with documented parameters", "[tile]") {
+TEST_CASE("tile: the tile set declares its four stages with documented parameters", "[tile]") {
   const auto* table = static_cast<const lumen::StageTable*>(lumen_plugin_descriptor()->stage_table);
   REQUIRE(table->stages.size() == 4);
   CHECK(table->stages[0].name == "tile.grid");
