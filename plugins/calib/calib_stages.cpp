@@ -136,7 +136,7 @@ void Electrons::process(Item& item, Emit& emit) {
       black_source = "meta black_level";
     }
   }
-  item.set("image", to_electrons(item.array("image"), spec, pool_.get()));
+  item.set("image", to_electrons(std::move(item.array("image")), spec, pool_.get())); // in place when it can
 
   double black_mean = 0;
   for (const double b : spec.black) black_mean += b / static_cast<double>(spec.black.size());

@@ -43,14 +43,18 @@ void To8Bit::validate() const {
   }
 }
 
+void To8Bit::start() {
+  pool_ = make_row_pool(ctx().threads());
+}
+
 void To8Bit::process(Item& item, Emit& emit) {
   std::vector<Range> ranges;
   Array stretched;
   if (*mode == "fixed") {
     ranges.assign(range_count(item.array("image"), *per_channel), Range{*low, *high});
-    stretched = apply_ranges(item.array("image"), ranges);
+    stretched = apply_ranges(item.array("image"), ranges, pool_.get());
   } else {
-    stretched = to8bit(item.array("image"), options(), &ranges);
+    stretched = to8bit(item.array("image"), options(), &ranges, pool_.get());
   }
   item.set("image", std::move(stretched));
   if (ranges.size() == 1) {
@@ -140,7 +144,7 @@ void Scale::start() {
 
 void Scale::process(Item& item, Emit& emit) {
   std::vector<ChannelScale> plan;
-  item.set("image", scale01(item.array("image"), options(), &plan, pool_.get()));
+  item.set("image", scale01(std::move(item.array("image")), options(), &plan, pool_.get())); // in place when it can
   std::string method, fallback;
   std::vector<double> lows, highs, soft;
   double table_error = 0;

@@ -65,9 +65,13 @@ public:
   Produces out_{this, {.arrays = {"image"}, .meta_keys = {"to8bit_low", "to8bit_high"}, .units = "normalized"}};
 
   void validate() const override;
+  void start() override;
   void process(Item& item, Emit& emit) override;
 
   [[nodiscard]] StretchOptions options() const;
+
+private:
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 class Downsample final : public Transform {

@@ -148,13 +148,12 @@ std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& opt
   return plan;
 }
 
-Array apply_scale(const Array& image, std::vector<ChannelScale>& plan, ThreadPool* pool) {
+Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool) {
   const std::size_t nch = plan.size();
   if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
     throw Error("image.scale: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
   if (image.empty()) return {};
-  Array out = Array::uninitialized(DType::f32, image.shape());
-  if (image.size() == 0) return out;
+  if (image.size() == 0) return Array(DType::f32, image.shape());
   std::vector<Mapper> maps;
   for (ChannelScale& p : plan) {
     if (p.method == "asinh") {
@@ -167,12 +166,15 @@ Array apply_scale(const Array& image, std::vector<ChannelScale>& plan, ThreadPoo
       maps.push_back(linear_mapper(p.range));
     }
   }
-  const Array a = image.contiguous_copy();
+  // f32 in place (writable() copies only a shared or strided array); other dtypes into a new f32.
+  const bool in_place = image.dtype() == DType::f32;
+  const Array a = in_place ? Array() : image.contiguous_copy();
+  Array out = in_place ? std::move(image) : Array::uninitialized(DType::f32, image.shape());
   float* dst = out.writable<float>().data();
-  const std::int64_t n = a.size();
-  visit_dtype(a.dtype(), [&](auto tag) {
+  const std::int64_t n = out.size();
+  visit_dtype(in_place ? DType::f32 : a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* src = static_cast<const T*>(a.raw());
+    const T* src = in_place ? reinterpret_cast<const T*>(dst) : static_cast<const T*>(a.raw());
     parallel_rows(
         pool, (n + kBlock - 1) / kBlock,
         [&](std::int64_t b0, std::int64_t b1) {
@@ -189,9 +191,9 @@ Array apply_scale(const Array& image, std::vector<ChannelScale>& plan, ThreadPoo
   return out;
 }
 
-Array scale01(const Array& image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
+Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
   std::vector<ChannelScale> plan = plan_scale(image, options);
-  Array out = apply_scale(image, plan, pool);
+  Array out = apply_scale(std::move(image), plan, pool);
   if (used) *used = std::move(plan);
   return out;
 }

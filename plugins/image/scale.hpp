@@ -58,12 +58,13 @@ struct ChannelScale {
 [[nodiscard]] std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options);
 
 /// Maps `image` to f32 [0, 1] of the same shape with the given plan (one entry, or one per
-/// channel of the last axis), filling in each asinh entry's table_error. Elements are shared
-/// out over `pool` (may be null).
-[[nodiscard]] Array apply_scale(const Array& image, std::vector<ChannelScale>& plan, ThreadPool* pool = nullptr);
+/// channel of the last axis), filling in each asinh entry's table_error. An f32 image held by
+/// no one else is mapped in place (pass it with std::move; a shared one is copied first).
+/// Elements are shared out over `pool` (may be null).
+[[nodiscard]] Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool = nullptr);
 
 /// plan_scale + apply_scale; `used` receives the plan when not null.
-[[nodiscard]] Array scale01(const Array& image, const ScaleOptions& options, std::vector<ChannelScale>* used = nullptr,
+[[nodiscard]] Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used = nullptr,
                             ThreadPool* pool = nullptr);
 
 } // namespace lumen::image

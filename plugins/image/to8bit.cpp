@@ -8,6 +8,7 @@
 #include "to8bit.hpp"
 
 #include "lumen/error.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -58,6 +59,35 @@ template <typename T> std::uint8_t map_value(T value, const Mapping& m) noexcept
   if (t <= 0.0) return 0;
   if (t >= 255.0) return 255;
   return static_cast<std::uint8_t>(t + 0.5);
+}
+
+// map_value over a run of values of one channel, without branches (the same results: NaN and
+// t <= 0 -> 0, t >= 255 -> 255, else t rounded half up), so the compiler vectorises it.
+template <typename T> void map_run(const T* src, std::uint8_t* dst, std::size_t n, const Mapping& m) noexcept {
+  if (m.flat) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = map_value(src[i], m);
+    return;
+  }
+  const double low = m.low, width = m.width;
+  int exponent = 0;
+  if (std::frexp(width, &exponent) == 0.5) {
+    // A power-of-two width (the [0, 1] of image.scale): dividing by it is multiplying by its
+    // exact reciprocal, so this is the same arithmetic without a division per value.
+    const double inv = 1.0 / width;
+    for (std::size_t i = 0; i < n; ++i) {
+      double t = ((static_cast<double>(src[i]) - low) * 255.0) * inv;
+      t = t > 0.0 ? t : 0.0; // also NaN -> 0
+      t = t < 255.0 ? t : 255.0;
+      dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    double t = (static_cast<double>(src[i]) - low) * 255.0 / width;
+    t = t > 0.0 ? t : 0.0; // also NaN -> 0
+    t = t < 255.0 ? t : 255.0;
+    dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
+  }
 }
 
 } // namespace
@@ -125,7 +155,7 @@ std::vector<Range> find_ranges(const Array& image, const StretchOptions& options
   return ranges;
 }
 
-Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
+Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadPool* pool) {
   const std::size_t nch = ranges.size();
   if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
     throw Error("image.to8bit: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
@@ -142,8 +172,15 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
     const T* src = static_cast<const T*>(a.raw());
     const auto n = static_cast<std::size_t>(a.size());
     if (nch == 1) {
-      const Mapping m = maps[0];
-      for (std::size_t i = 0; i < n; ++i) dst[i] = map_value(src[i], m);
+      constexpr std::size_t block = 1 << 16;
+      parallel_rows(
+          pool, static_cast<std::int64_t>((n + block - 1) / block),
+          [&](std::int64_t b0, std::int64_t b1) {
+            const std::size_t e0 = static_cast<std::size_t>(b0) * block;
+            const std::size_t e1 = std::min(n, static_cast<std::size_t>(b1) * block);
+            map_run(src + e0, dst + e0, e1 - e0, maps[0]);
+          },
+          1);
       return;
     }
     for (std::size_t p = 0; p < n; p += nch)
@@ -152,9 +189,9 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
   return out;
 }
 
-Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used) {
+Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used, ThreadPool* pool) {
   std::vector<Range> ranges = find_ranges(image, options);
-  Array out = apply_ranges(image, ranges);
+  Array out = apply_ranges(image, ranges, pool);
   if (used) *used = std::move(ranges);
   return out;
 }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "lumen/array.hpp"
+#include "lumen/thread_pool.hpp"
 
 #include <cstddef>
 #include <vector>
@@ -59,10 +60,12 @@ struct Range {
 [[nodiscard]] std::vector<Range> find_ranges(const Array& image, const StretchOptions& options);
 
 /// Maps `image` (any dtype, any shape) to u8 of the same shape with the given ranges
-/// (one per channel of the last axis, or one for all values).
-[[nodiscard]] Array apply_ranges(const Array& image, const std::vector<Range>& ranges);
+/// (one per channel of the last axis, or one for all values). Elements are shared out over
+/// `pool` (may be null).
+[[nodiscard]] Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadPool* pool = nullptr);
 
 /// find_ranges + apply_ranges; `used` receives the ranges when not null.
-[[nodiscard]] Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used = nullptr);
+[[nodiscard]] Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used = nullptr,
+                           ThreadPool* pool = nullptr);
 
 } // namespace lumen::image

@@ -191,6 +191,26 @@ TEST_CASE("electrons: row threads give the same result", "[calib][electrons]") {
   CHECK(values_of(one)[258] == float((static_cast<float>(adu[258]) - 103.f) * 1.7f)); // row 1, column 1: B site
 }
 
+TEST_CASE("electrons: an f32 image is converted in place only when no one else holds it", "[calib][electrons]") {
+  lumen::calib::ElectronsSpec spec;
+  spec.gain = 2.0;
+  spec.black = {1.0};
+  lumen::Array a = make<float>({1, 3}, {1.f, 2.f, 3.f});
+  const lumen::Array other = a; // another holder (another branch of the pipeline)
+  const auto out = lumen::calib::to_electrons(a, spec);
+  CHECK(values_of(out) == std::vector<float>{0.f, 2.f, 4.f});
+  CHECK(values_of(other) == std::vector<float>{1.f, 2.f, 3.f});
+  CHECK(values_of(a) == std::vector<float>{1.f, 2.f, 3.f});
+  const void* storage = a.raw();
+  const auto moved = lumen::calib::to_electrons(std::move(a), spec); // `other` still shares: copied
+  CHECK(moved.raw() != storage);
+  lumen::Array alone = make<float>({1, 3}, {1.f, 2.f, 3.f});
+  const void* alone_storage = alone.raw();
+  const auto in_place = lumen::calib::to_electrons(std::move(alone), spec);
+  CHECK(in_place.raw() == alone_storage);
+  CHECK(values_of(in_place) == std::vector<float>{0.f, 2.f, 4.f});
+}
+
 TEST_CASE("electrons: clear errors for a missing gain, electrons input, wrong units and legacy without noise",
           "[calib][electrons]") {
   lumen::calib::Electrons stage;

@@ -236,6 +236,29 @@ TEST_CASE("image.to8bit fails an item without an image", "[image][stage]") {
   CHECK_THROWS_AS(stage.process(item, out), lumen::InputError);
 }
 
+TEST_CASE("the vectorised mapping equals the documented rule, also at half-way points and with threads",
+          "[image][to8bit]") {
+  std::vector<float> v;
+  for (int k = 0; k <= 255; ++k) v.push_back((static_cast<float>(k) + 0.5f) / 255.f); // near half-way points
+  for (int k = 0; k < 5000; ++k) v.push_back(static_cast<float>((k * 7919) % 10007) / 9000.f - 0.05f);
+  v.push_back(std::numeric_limits<float>::quiet_NaN());
+  v.push_back(std::numeric_limits<float>::infinity());
+  v.push_back(-std::numeric_limits<float>::infinity());
+  const auto a = make<float>({1, static_cast<std::int64_t>(v.size())}, v);
+  const auto pool = lumen::image::make_row_pool(2);
+  for (const Range r : {Range{0.0, 1.0}, Range{0.1, 0.85}, Range{-0.25, 0.25}}) {
+    const auto got = u8_values(lumen::image::apply_ranges(a, {r}, pool.get()));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      int want = 0;
+      if (!std::isnan(v[i])) {
+        const double t = (static_cast<double>(v[i]) - r.low) * 255.0 / (r.high - r.low);
+        want = t <= 0 ? 0 : t >= 255 ? 255 : static_cast<int>(t + 0.5);
+      }
+      REQUIRE(got[i] == want);
+    }
+  }
+}
+
 TEST_CASE("image.to8bit mode fixed maps low..high to 0..255 for every image", "[image][stage]") {
   lumen::image::To8Bit stage;
   stage.mode.assign(lumen::ParamValue{std::string("fixed")});
@@ -523,6 +546,19 @@ TEST_CASE("scale keeps NaN, per-channel ranges, and threads do not change the re
   const auto a1 = lumen::image::scale01(big, o);
   const auto a2 = lumen::image::scale01(big, o, nullptr, pool.get());
   CHECK(std::equal(a1.view<float>().begin(), a1.view<float>().end(), a2.view<float>().begin()));
+}
+
+TEST_CASE("scale works in place on an f32 image no one else holds, never on a shared one", "[image][scale]") {
+  lumen::Array a = make<float>({1, 3}, {0.f, 5.f, 10.f});
+  const lumen::Array other = a;
+  const auto out = lumen::image::scale01(a, ScaleOptions{});
+  CHECK(f32_values(out) == std::vector<float>{0.f, 0.5f, 1.f});
+  CHECK(f32_values(other) == std::vector<float>{0.f, 5.f, 10.f});
+  lumen::Array alone = make<float>({1, 3}, {0.f, 5.f, 10.f});
+  const void* storage = alone.raw();
+  const auto in_place = lumen::image::scale01(std::move(alone), ScaleOptions{});
+  CHECK(in_place.raw() == storage);
+  CHECK(f32_values(in_place) == std::vector<float>{0.f, 0.5f, 1.f});
 }
 
 TEST_CASE("image.scale records its mapping in meta and checks its parameters", "[image][scale][stage]") {
