@@ -50,6 +50,8 @@ public:
   [[nodiscard]] std::uint64_t noisy_without_clean() const;
   /// Scenes whose tiles landed in more than one split.
   [[nodiscard]] std::vector<std::string> leaked_scenes() const;
+  /// The split_policy values of the tiles seen.
+  [[nodiscard]] const std::set<std::string>& policies() const noexcept { return policies_; }
 
   /// The summary document (schemas/tiles_summary.schema.json).
   [[nodiscard]] nlohmann::ordered_json to_json(const std::string& run_id, const std::string& created) const;
