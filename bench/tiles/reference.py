@@ -38,13 +38,23 @@ def main() -> int:
     ap.add_argument("--low", type=float, default=0.5)
     ap.add_argument("--high", type=float, default=99.9)
     ap.add_argument("--softening", type=float, default=0.1)
+    ap.add_argument("--sample-like-lumen", action="store_true",
+                    help="percentiles from Lumen's fixed-stride sample of about 2^20 values (image/to8bit.hpp) "
+                         "instead of every value, to compare pixels with Lumen's tiles")
     a = ap.parse_args()
     t0 = time.perf_counter()
 
     with fits.open(a.input, memmap=False) as hdul:
         x = np.asarray(hdul[0].data, dtype=np.float32)
     x = x * np.float32(a.gain)  # (ADU - black level 0) * gain; a new array, the FITS data stays intact
-    lo, hi = np.percentile(x, [a.low, a.high])
+    values = x.ravel()
+    if a.sample_like_lumen and values.size > (1 << 20):
+        stride = -(-values.size // (1 << 20))
+        while stride % 2 == 0 or stride % 3 == 0:  # one channel: no factor shared with 2 or 3
+            stride += 1
+        values = values[::stride]
+    lo, hi = np.percentile(values, [a.low, a.high])
+    del values
     s = a.softening * (hi - lo)
     np.subtract(x, np.float32(lo), out=x)
     np.multiply(x, np.float32(1.0 / s), out=x)

@@ -119,6 +119,27 @@ awk -v lu="$rle" -v p1="$py1" -v p2="$py2" -v e="$rle2" -v f="$rlefiles2" -v n="
   printf "  PNG bytes: default %.1f MB, rle %.1f MB (%+.1f%%)\n", a / 1e6, b / 1e6, 100 * (b - a) / a
 }'
 echo "  Lumen peak RSS: $((lu_rss / 1024)) MiB"
+
+# Same pixels? reference.py with percentiles from Lumen's fixed-stride sample, tile by tile.
+rm -rf "$work/ref-sample"
+$python "$here/reference.py" "$big" "$work/ref-sample" --sample-like-lumen >/dev/null
+$python - "$work/lumen/outputs/png_tiles" "$work/ref-sample/png_tiles" <<'PY'
+import glob, os, re, sys
+import numpy as np
+from PIL import Image
+def tiles(root):
+    return {re.search(r"_t(\d+_\d+)\.png$", f).group(1): f for f in glob.glob(root + "/**/*.png", recursive=True)}
+a, b = tiles(sys.argv[1]), tiles(sys.argv[2])
+assert a.keys() == b.keys(), "different tile sets"
+worst, equal, total = 0, 0, 0
+for k in a:
+    x = np.asarray(Image.open(a[k]), dtype=np.int16)
+    y = np.asarray(Image.open(b[k]), dtype=np.int16)
+    d = np.abs(x - y)
+    worst, equal, total = max(worst, int(d.max())), equal + int((d == 0).sum()), total + d.size
+print("  Lumen tiles vs reference.py --sample-like-lumen: %d tiles, max |difference| %d level(s), %.2f%% of pixels equal"
+      % (len(a), worst, 100.0 * equal / total))
+PY
 echo
 echo "per stage (last Lumen run; busy = the stage's own work summed over its workers):"
 $python - "$work/lumen/logs/run_events.jsonl" <<'PY'
