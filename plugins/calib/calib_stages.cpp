@@ -197,6 +197,7 @@ void CosmicRays::process(Item& item, Emit& emit) {
   o.sigfrac = *sigfrac;
   o.objlim = *objlim;
   o.niter = *niter;
+  o.separable_median = *separable_median;
   if (*read_noise >= 0) {
     o.read_noise = *read_noise;
   } else if (const auto rn = item.meta.get_number(keys::read_noise); rn && std::isfinite(*rn) && *rn >= 0) {

@@ -31,29 +31,112 @@ constexpr std::int64_t kTile = 64;
 constexpr std::int64_t kHalo = 6;
 constexpr std::int64_t kBlock = 128; // pixels per median network pass
 
-std::vector<std::pair<std::uint8_t, std::uint8_t>> make_median25_network() {
-  constexpr int n = 32, used = 25, target = 12;
-  std::vector<std::pair<int, int>> all;
-  for (int p = 1; p < n; p *= 2)
-    for (int k = p; k >= 1; k /= 2)
-      for (int j = k % p; j + k < n; j += 2 * k)
-        for (int i = 0; i < std::min(k, n - j - k); ++i)
-          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) all.emplace_back(i + j, i + j + k);
-  // Inputs 25..31 are +inf: a compare-exchange (a, b), a < b, with b >= 25 changes nothing.
-  std::vector<std::pair<int, int>> live;
-  for (const auto& c : all)
-    if (c.second < used) live.push_back(c);
-  // Keep only what element 12 depends on, walking backwards.
-  std::array<bool, n> needed{};
-  needed[target] = true;
-  std::vector<std::pair<std::uint8_t, std::uint8_t>> kept;
-  for (auto it = live.rbegin(); it != live.rend(); ++it) {
-    if (!needed[static_cast<std::size_t>(it->first)] && !needed[static_cast<std::size_t>(it->second)]) continue;
-    needed[static_cast<std::size_t>(it->first)] = needed[static_cast<std::size_t>(it->second)] = true;
-    kept.emplace_back(static_cast<std::uint8_t>(it->first), static_cast<std::uint8_t>(it->second));
+// Batcher's odd-even merge of the two sorted halves of the virtual positions [lo, hi], step r.
+void odd_even_merge(int lo, int hi, int r, std::vector<std::pair<int, int>>& out) {
+  const int step = 2 * r;
+  if (step < hi - lo) {
+    odd_even_merge(lo, hi, step, out);
+    odd_even_merge(lo + r, hi, step, out);
+    for (int i = lo + r; i < hi - r; i += step) out.emplace_back(i, i + r);
+  } else {
+    out.emplace_back(lo, lo + r);
+  }
+}
+
+// Merges the sorted runs held at positions a and b (ascending) with Batcher's network, both
+// padded with virtual +inf to a power of two; appends the compare-exchanges on real positions
+// and returns the positions of the merged run in ascending order.
+std::vector<int> merge_runs(const std::vector<int>& a, const std::vector<int>& b, Network& net) {
+  std::size_t m = 1;
+  while (m < std::max(a.size(), b.size())) m *= 2;
+  std::vector<int> slot(2 * m, -1); // virtual position -> real position, -1 = +inf
+  std::copy(a.begin(), a.end(), slot.begin());
+  std::copy(b.begin(), b.end(), slot.begin() + static_cast<std::ptrdiff_t>(m));
+  std::vector<std::pair<int, int>> virt;
+  odd_even_merge(0, static_cast<int>(2 * m) - 1, 1, virt);
+  for (const auto& [va, vb] : virt) {
+    const int pa = slot[static_cast<std::size_t>(va)], pb = slot[static_cast<std::size_t>(vb)];
+    if (pb < 0) continue; // min(x, +inf) = x: nothing moves
+    if (pa < 0) {         // +inf against a value: the value moves down; relabel, no data moves
+      slot[static_cast<std::size_t>(va)] = pb;
+      slot[static_cast<std::size_t>(vb)] = -1;
+      continue;
+    }
+    net.emplace_back(static_cast<std::uint8_t>(pa), static_cast<std::uint8_t>(pb));
+  }
+  std::vector<int> merged;
+  for (const int p : slot)
+    if (p >= 0) merged.push_back(p);
+  return merged;
+}
+
+// Keeps only the compare-exchanges that position `target` depends on.
+Network prune_for(const Network& net, int target) {
+  std::array<bool, 32> needed{};
+  needed[static_cast<std::size_t>(target)] = true;
+  Network kept;
+  for (auto it = net.rbegin(); it != net.rend(); ++it) {
+    if (!needed[it->first] && !needed[it->second]) continue;
+    needed[it->first] = needed[it->second] = true;
+    kept.push_back(*it);
   }
   std::reverse(kept.begin(), kept.end());
   return kept;
+}
+
+// A full sorting network for n <= 16 inputs (merge sort of single elements).
+Network sorting_network(int n, std::vector<int>* order) {
+  std::vector<std::vector<int>> runs;
+  for (int i = 0; i < n; ++i) runs.push_back({i});
+  Network net;
+  while (runs.size() > 1) {
+    std::vector<std::vector<int>> next;
+    for (std::size_t i = 0; i + 1 < runs.size(); i += 2) next.push_back(merge_runs(runs[i], runs[i + 1], net));
+    if (runs.size() % 2) next.push_back(runs.back());
+    runs = std::move(next);
+  }
+  if (order) *order = runs[0];
+  return net;
+}
+
+MedianNetwork make_median5_network() {
+  MedianNetwork m;
+  std::vector<int> order;
+  const Network sort = sorting_network(5, &order);
+  m.target = order[2];
+  m.pairs = prune_for(sort, m.target);
+  return m;
+}
+
+// Median of 25 whose 5 columns (positions dx, 5 + dx, ..., 20 + dx) are already sorted: the
+// columns are merged pairwise with Batcher's merge, then pruned to the median.
+MedianNetwork make_median25_network() {
+  std::array<std::vector<int>, 5> cols;
+  for (int dx = 0; dx < 5; ++dx)
+    for (int dy = 0; dy < 5; ++dy) cols[static_cast<std::size_t>(dx)].push_back(dy * 5 + dx);
+  Network net;
+  const auto ab = merge_runs(cols[0], cols[1], net);
+  const auto cd = merge_runs(cols[2], cols[3], net);
+  const auto abcd = merge_runs(ab, cd, net);
+  const auto all = merge_runs(abcd, cols[4], net);
+  MedianNetwork m;
+  m.target = all[12];
+  m.pairs = prune_for(net, m.target);
+  return m;
+}
+
+// Applies a network to `count` lanes of rows v[i][0..count).
+template <std::size_t Rows> void run_network(const Network& net, std::array<std::array<float, kBlock>, Rows>& v) {
+  for (const auto& [a, b] : net) {
+    float* __restrict pa = v[a].data();
+    float* __restrict pb = v[b].data();
+    for (std::int64_t i = 0; i < kBlock; ++i) { // the whole block: a fixed trip count vectorises best
+      const float lo = pb[i] < pa[i] ? pb[i] : pa[i];
+      const float hi = pb[i] < pa[i] ? pa[i] : pb[i];
+      pa[i] = lo;
+      pb[i] = hi;
+    }
+  }
 }
 
 float median_of(float* v, std::size_t n) {
@@ -85,18 +168,27 @@ void run_tile(const Frame& f, std::int64_t y0, std::int64_t y1, std::int64_t x0,
               const CosmicOptions& o, std::uint8_t* found, Scratch& k) {
   const std::int64_t lh = (y1 - y0) + 2 * kHalo, lw = (x1 - x0) + 2 * kHalo;
   k.resize(static_cast<std::size_t>(lh * lw));
+  const bool inside_x = x0 - kHalo >= 0 && x0 - kHalo + lw <= f.w;
   for (std::int64_t i = 0; i < lh; ++i) {
     const std::int64_t y = image::mirror_index(y0 - kHalo + i, f.h);
+    float* c_row = k.c.data() + i * lw;
+    std::uint8_t* bad_row = k.bad.data() + i * lw;
+    if (inside_x) { // no mirrored column: copy the row
+      std::copy_n(f.clean + y * f.w + x0 - kHalo, lw, c_row);
+      std::copy_n(f.bad + y * f.w + x0 - kHalo, lw, bad_row);
+      continue;
+    }
     for (std::int64_t j = 0; j < lw; ++j) {
       const std::int64_t x = image::mirror_index(x0 - kHalo + j, f.w);
-      k.c[static_cast<std::size_t>(i * lw + j)] = f.clean[y * f.w + x];
-      k.bad[static_cast<std::size_t>(i * lw + j)] = f.bad[y * f.w + x];
+      c_row[j] = f.clean[y * f.w + x];
+      bad_row[j] = f.bad[y * f.w + x];
     }
   }
   const auto at = [lw](std::int64_t i, std::int64_t j) { return static_cast<std::size_t>(i * lw + j); };
   const float* c = k.c.data();
   // N = sqrt(med5(I) + rn^2) on margin 2 (med5 written into `noise`, then transformed).
-  median5_valid(c, lw, lw, lh, k.noise.data() + at(2, 2), lw);
+  const auto median5 = o.separable_median ? median5_separable_valid : median5_valid;
+  median5(c, lw, lw, lh, k.noise.data() + at(2, 2), lw);
   const auto rn2 = static_cast<float>(o.read_noise * o.read_noise);
   for (std::int64_t i = 2; i < lh - 2; ++i)
     for (std::int64_t j = 2; j < lw - 2; ++j) {
@@ -110,7 +202,7 @@ void run_tile(const Frame& f, std::int64_t y0, std::int64_t y1, std::int64_t x0,
       k.s[at(i, j)] = lplus / (2 * n);
     }
   // S' = S - med5(S) on margin 4.
-  median5_valid(k.s.data() + at(2, 2), lw, lw - 4, lh - 4, k.smed.data() + at(4, 4), lw);
+  median5(k.s.data() + at(2, 2), lw, lw - 4, lh - 4, k.smed.data() + at(4, 4), lw);
   const auto sigclip = static_cast<float>(o.sigclip), siglow = static_cast<float>(o.sigfrac * o.sigclip);
   const auto objlim = static_cast<float>(o.objlim);
   std::array<float, 9> m9{};
@@ -154,36 +246,80 @@ void run_tile(const Frame& f, std::int64_t y0, std::int64_t y1, std::int64_t x0,
 
 } // namespace
 
-const std::vector<std::pair<std::uint8_t, std::uint8_t>>& median25_network() {
-  static const auto network = make_median25_network(); // immutable after first use
+const MedianNetwork& median25_network() {
+  static const MedianNetwork network = make_median25_network(); // immutable after first use
+  return network;
+}
+
+const MedianNetwork& median5_network() {
+  static const MedianNetwork network = make_median5_network(); // immutable after first use
+  return network;
+}
+
+const SortNetwork& sort5_network() {
+  static const SortNetwork network = [] { // immutable after first use
+    SortNetwork n;
+    n.pairs = sorting_network(5, &n.order);
+    return n;
+  }();
   return network;
 }
 
 void median5_valid(const float* in, std::int64_t in_stride, std::int64_t w, std::int64_t h, float* out,
                    std::int64_t out_stride) {
-  const auto& net = median25_network();
+  const MedianNetwork& med25 = median25_network();
+  const SortNetwork& sort5 = sort5_network();
   const std::int64_t ow = w - 4, oh = h - 4;
   if (ow <= 0 || oh <= 0) return;
+  alignas(64) std::array<std::array<float, kBlock>, 5> col;
   alignas(64) std::array<std::array<float, kBlock>, 25> v;
+  for (std::int64_t y = 0; y < oh; ++y)
+    for (std::int64_t x0 = 0; x0 < ow; x0 += kBlock - 4) {
+      const std::int64_t n = std::min(kBlock - 4, ow - x0); // outputs; n + 4 columns
+      // The 5 rows of the window, columns x0 .. x0 + n + 3, each column sorted (shared by the 5
+      // windows that contain it).
+      for (std::size_t dy = 0; dy < 5; ++dy) {
+        const float* src = in + (y + static_cast<std::int64_t>(dy)) * in_stride + x0;
+        std::copy(src, src + n + 4, col[dy].begin());
+      }
+      run_network(sort5.pairs, col);
+      for (std::size_t t = 0; t < 25; ++t) {
+        const float* src = col[static_cast<std::size_t>(sort5.order[t / 5])].data() + t % 5;
+        std::copy(src, src + n, v[t].begin());
+      }
+      run_network(med25.pairs, v);
+      std::copy(v[static_cast<std::size_t>(med25.target)].begin(),
+                v[static_cast<std::size_t>(med25.target)].begin() + n, out + y * out_stride + x0);
+    }
+}
+
+void median5_separable_valid(const float* in, std::int64_t in_stride, std::int64_t w, std::int64_t h, float* out,
+                             std::int64_t out_stride) {
+  const MedianNetwork& med5 = median5_network();
+  const std::int64_t ow = w - 4, oh = h - 4;
+  if (ow <= 0 || oh <= 0) return;
+  std::vector<float> rows(static_cast<std::size_t>(h * ow)); // median of 5 along each row
+  alignas(64) std::array<std::array<float, kBlock>, 5> v;
+  const auto target = static_cast<std::size_t>(med5.target);
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x0 = 0; x0 < ow; x0 += kBlock) {
+      const std::int64_t n = std::min(kBlock, ow - x0);
+      for (std::size_t t = 0; t < 5; ++t) {
+        const float* src = in + y * in_stride + x0 + static_cast<std::int64_t>(t);
+        std::copy(src, src + n, v[t].begin());
+      }
+      run_network(med5.pairs, v);
+      std::copy(v[target].begin(), v[target].begin() + n, rows.begin() + y * ow + x0);
+    }
   for (std::int64_t y = 0; y < oh; ++y)
     for (std::int64_t x0 = 0; x0 < ow; x0 += kBlock) {
       const std::int64_t n = std::min(kBlock, ow - x0);
-      for (std::size_t t = 0; t < 25; ++t) {
-        const float* src =
-            in + (y + static_cast<std::int64_t>(t / 5)) * in_stride + x0 + static_cast<std::int64_t>(t % 5);
+      for (std::size_t t = 0; t < 5; ++t) {
+        const float* src = rows.data() + (y + static_cast<std::int64_t>(t)) * ow + x0;
         std::copy(src, src + n, v[t].begin());
       }
-      for (const auto& [a, b] : net) {
-        float* __restrict pa = v[a].data();
-        float* __restrict pb = v[b].data();
-        for (std::int64_t i = 0; i < kBlock; ++i) { // the whole block: a fixed trip count vectorises best
-          const float lo = pb[i] < pa[i] ? pb[i] : pa[i];
-          const float hi = pb[i] < pa[i] ? pa[i] : pb[i];
-          pa[i] = lo;
-          pb[i] = hi;
-        }
-      }
-      std::copy(v[12].begin(), v[12].begin() + n, out + y * out_stride + x0);
+      run_network(med5.pairs, v);
+      std::copy(v[target].begin(), v[target].begin() + n, out + y * out_stride + x0);
     }
 }
 

@@ -16,7 +16,9 @@
 // iteration runs on the cleaned image. It stops early when an iteration adds no pixel.
 // Median filters mirror the image at its edges. NaN pixels are never flagged nor used as
 // replacements and stay NaN. Defaults as astroscrappy: sigclip 4.5, sigfrac 0.3, objlim 5,
-// niter 4. Not done: saturated-star masking (astroscrappy's satlevel) and the separable medians.
+// niter 4. The 5x5 medians are exact (the paper's); separable_median: true uses astroscrappy's
+// faster separable approximation (median of row medians) for them. Not done: saturated-star
+// masking (astroscrappy's satlevel).
 //
 // Iterations after the first recompute only the 64 x 64 tiles within 6 pixels of a pixel whose
 // value the cleaning changed: everything else depends on unchanged pixels only, so the result
@@ -42,8 +44,9 @@ struct CosmicOptions {
   double sigfrac = 0.3;
   double objlim = 5.0;
   int niter = 4;
-  double read_noise = 0.0;     // electrons
-  bool full_recompute = false; // every tile in every iteration (tests: the tile scheme changes nothing)
+  double read_noise = 0.0;       // electrons
+  bool separable_median = false; // astroscrappy's sepmed: 5x5 medians as rows then columns (faster)
+  bool full_recompute = false;   // every tile in every iteration (tests: the tile scheme changes nothing)
 };
 
 struct CosmicResult {
@@ -58,15 +61,39 @@ struct CosmicResult {
 /// `pool` (may be null). Throws lumen::InputError for other shapes.
 [[nodiscard]] CosmicResult detect_cosmics(const Array& image, const CosmicOptions& options, ThreadPool* pool = nullptr);
 
-/// The compare-exchange network (pairs of indices, min to the first) whose element 12 is the
-/// median of 25 inputs: Batcher's odd-even merge sort of 32, padded with +inf, pruned to what
-/// element 12 depends on.
-[[nodiscard]] const std::vector<std::pair<std::uint8_t, std::uint8_t>>& median25_network();
+/// A compare-exchange network: pairs of positions (the smaller value goes to the first).
+using Network = std::vector<std::pair<std::uint8_t, std::uint8_t>>;
+
+/// A selection network: after `pairs`, position `target` holds the median.
+struct MedianNetwork {
+  Network pairs;
+  int target = 0;
+};
+
+/// A sorting network: after `pairs`, position order[k] holds the k-th smallest value.
+struct SortNetwork {
+  Network pairs;
+  std::vector<int> order;
+};
+
+/// Median of 25 values at positions dy * 5 + dx whose 5 columns (fixed dx) are each sorted
+/// ascending in dy: Batcher's odd-even merges of the columns, pruned to what the median needs.
+[[nodiscard]] const MedianNetwork& median25_network();
+/// Median of 5 values (Batcher's merge sort, pruned).
+[[nodiscard]] const MedianNetwork& median5_network();
+/// Sorts 5 values (Batcher's merge sort).
+[[nodiscard]] const SortNetwork& sort5_network();
 
 /// 5x5 median of the interior of a w x h rectangle (rows `in_stride` apart):
 /// out[y * out_stride + x] = median of in[(y + dy) * in_stride + x + dx], 0 <= dy, dx < 5,
-/// for y < h - 4 and x < w - 4. NaN-free input.
+/// for y < h - 4 and x < w - 4. NaN-free input. Columns are sorted once and shared by the 5
+/// windows that contain them; the median network runs on up to 128 pixels at once.
 void median5_valid(const float* in, std::int64_t in_stride, std::int64_t w, std::int64_t h, float* out,
                    std::int64_t out_stride);
+
+/// The separable approximation (astroscrappy's sepmed): the median of 5 along each row, then the
+/// median of 5 of those along each column. Same geometry as median5_valid.
+void median5_separable_valid(const float* in, std::int64_t in_stride, std::int64_t w, std::int64_t h, float* out,
+                             std::int64_t out_stride);
 
 } // namespace lumen::calib
