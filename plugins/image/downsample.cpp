@@ -65,6 +65,10 @@ Array downsample(const Array& image, int factor, ThreadPool* pool) {
   if (image.empty() || !(image.ndim() == 2 || image.ndim() == 3))
     throw InputError("image.downsample needs an (H, W) or (H, W, C) image, got shape " + image.shape().str());
   if (factor < 1) throw Error("image.downsample: factor must be >= 1, got " + std::to_string(factor));
+  if (image.ndim() == 3 && image.dim(2) > 4)
+    throw InputError("image.downsample: shape " + image.shape().str() +
+                     " looks like a stack of frames (N, H, W), not an (H, W, C) colour image with up to 4 channels; "
+                     "downsample single frames");
   const std::int64_t h = image.dim(0), w = image.dim(1), ch = image.ndim() == 3 ? image.dim(2) : 1;
   if (h < factor || w < factor)
     throw InputError("image.downsample: an image of " + std::to_string(h) + " x " + std::to_string(w) +

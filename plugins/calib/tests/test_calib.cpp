@@ -592,6 +592,24 @@ TEST_CASE("cosmic: NaN pixels are never flagged and stay NaN", "[calib][cosmic]"
   CHECK(r.mask.view<std::uint8_t>().at(100, 100) == 0);
 }
 
+TEST_CASE("calib: tiny images neither crash nor read outside the frame", "[calib][cosmic][demosaic]") {
+  for (const auto& [h, w] :
+       std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}, {1, 9}, {2, 7}, {5, 5}, {13, 3}}) {
+    lumen::Array a(lumen::DType::f32, lumen::Shape{h, w});
+    auto v = a.writable<float>();
+    for (std::int64_t i = 0; i < a.size(); ++i) v.data()[i] = static_cast<float>(100 + (i * 37) % 11);
+    lumen::calib::CosmicOptions o;
+    o.read_noise = 3;
+    const auto r = lumen::calib::detect_cosmics(a, o);
+    CHECK(r.mask.shape() == lumen::Shape{h, w});
+    for (const char* name : {"RGGB", "XTRANS"}) {
+      const auto rgb = lumen::calib::demosaic_bilinear(a, lumen::raw::parse_cfa(name));
+      CHECK(rgb.shape() == lumen::Shape{h, w, 3});
+      for (const float x : values_of(rgb)) REQUIRE((x >= 100.f && x <= 110.f)); // means of the inputs
+    }
+  }
+}
+
 TEST_CASE("the calib plugin descriptor lists its stages", "[calib][plugin]") {
   const auto* table = static_cast<const lumen::StageTable*>(lumen_plugin_descriptor()->stage_table);
   REQUIRE(table->stages.size() == 3);

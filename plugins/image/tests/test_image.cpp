@@ -396,6 +396,8 @@ TEST_CASE("downsampling keeps constants, channels apart, and is the same on any 
   CHECK_THROWS_AS(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{3, 3}), 4), lumen::InputError);
   CHECK_THROWS_AS(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{2, 3, 3, 3}), 2),
                   lumen::InputError);
+  CHECK_THROWS_WITH(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{9, 64, 64}), 2),
+                    Catch::Contains("stack of frames"));
 }
 
 TEST_CASE("image.downsample takes the factor from meta and refuses CFA mosaics", "[image][downsample][stage]") {
