@@ -6,6 +6,7 @@
 #   make fuzz            clang build of the libFuzzer targets, each run for FUZZ_SECONDS (default 30)
 #   make bench           build, then bench/run_bench.sh (host overhead, throughput, peak memory)
 #   make bench-photon    build, then bench/photon/photon_bench.sh (photon codec vs the Python baseline)
+#   make bench-tiles     build, then bench/tiles/tiles_bench.sh (FITS to PNG tiles vs numpy+astropy+Pillow)
 #   make format          clang-format every tracked .cpp/.hpp
 #   make clean           remove the build directories (runs/ is kept)
 #
@@ -51,7 +52,7 @@ if (( $${#missing[@]} )); then \
 fi
 endef
 
-.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench bench-photon format clean
+.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench bench-photon bench-tiles format clean
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -96,6 +97,10 @@ bench: build
 bench-photon: build
 	@$(call ensure_packages,time)
 	LUMEN=$(BUILD_DIR)/bin/lumen bench/photon/photon_bench.sh
+
+bench-tiles: build
+	@$(call ensure_packages,time)
+	BUILD=$(BUILD_DIR) bench/tiles/tiles_bench.sh
 
 format:
 	@$(call ensure_packages,clang-format)

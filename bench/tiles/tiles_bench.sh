@@ -179,13 +179,13 @@ for n in 2 20 100 200; do
   lumen_run "$work/mem$n" "$input"
   peak[$n]=$rss
   tiles_n=$(find "$work/mem$n/outputs/png_tiles" -name '*.png' | wc -l)
-  printf '  %3d files -> %5d tiles: %7d KB (%5.1f MiB), %s s\n' "$n" "$tiles_n" "$rss" "$(echo "$rss / 1024" | bc -l)" "$wall"
+  printf '  %3d files -> %5d tiles: %7d KB (%5.1f MiB), %s s\n' "$n" "$tiles_n" "$rss" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$wall"
 done
 for n in 2 100 200; do
   input=$work/sub$n
   [[ $n -eq 200 ]] && input=$small
   MALLOC_ARENA_MAX=2 lumen_run "$work/mem$n" "$input"
-  printf '  %3d files, MALLOC_ARENA_MAX=2: %7d KB (%5.1f MiB)\n' "$n" "$rss" "$(echo "$rss / 1024" | bc -l)"
+  printf '  %3d files, MALLOC_ARENA_MAX=2: %7d KB (%5.1f MiB)\n' "$n" "$rss" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')"
 done
 awk -v a="${peak[2]}" -v b="${peak[100]}" -v c="${peak[200]}" 'BEGIN {
   printf "  200 vs 2 files: %+d KB; 200 vs 100 files: %+d KB (%+.1f%%)\n", c - a, c - b, 100 * (c - b) / b }'
