@@ -264,7 +264,7 @@ TEST_CASE("micro-tiles.yaml on the real MRC files", "[tiles][micro]") {
   check_schema(run);
 }
 
-TEST_CASE("truncated DNG, FITS and MRC files and a misnamed file fail their items clearly; nothing is half-written",
+TEST_CASE("truncated DNG, FITS and MRC files and a misnamed file fail their items clearly and nothing is half-written",
           "[tiles][errors]") {
   e2e::TempDir dir("tiles-bad-input");
   const auto tree = make_tree(dir.path());
