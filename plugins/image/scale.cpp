@@ -113,13 +113,13 @@ std::string text(const char* format, double a, double b) {
 
 } // namespace
 
-std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options) {
+std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options, ThreadPool* pool) {
   StretchOptions so;
   so.per_channel = options.per_channel;
   so.mode = options.mode == ScaleMode::minmax ? StretchMode::minmax : StretchMode::percentile;
   so.low_percentile = options.low_percentile;
   so.high_percentile = options.high_percentile;
-  const std::vector<Range> ranges = find_ranges(image, so);
+  const std::vector<Range> ranges = find_ranges(image, so, pool);
   std::vector<ChannelScale> plan(ranges.size());
   std::vector<Range> fallback; // found only when some channel needs it
   for (std::size_t c = 0; c < ranges.size(); ++c) {
@@ -137,7 +137,7 @@ std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& opt
       fo.mode = StretchMode::percentile;
       fo.low_percentile = options.fallback_low_percentile;
       fo.high_percentile = options.fallback_high_percentile;
-      fallback = find_ranges(image, fo);
+      fallback = find_ranges(image, fo, pool);
     }
     p.fallback =
         text("asinh range degenerate (low %.9g, high %.9g): linear percentile clip instead", p.range.low, p.range.high);
@@ -192,7 +192,7 @@ Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool
 }
 
 Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
-  std::vector<ChannelScale> plan = plan_scale(image, options);
+  std::vector<ChannelScale> plan = plan_scale(image, options, pool);
   Array out = apply_scale(std::move(image), plan, pool);
   if (used) *used = std::move(plan);
   return out;

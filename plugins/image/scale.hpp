@@ -54,8 +54,9 @@ struct ChannelScale {
   double table_error = 0; // asinh: largest interpolation error of the table (output units)
 };
 
-/// The per-channel mappings scale01() would use for `image`.
-[[nodiscard]] std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options);
+/// The per-channel mappings scale01() would use for `image` (ranges found with `pool`, may be null).
+[[nodiscard]] std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options,
+                                                   ThreadPool* pool = nullptr);
 
 /// Maps `image` to f32 [0, 1] of the same shape with the given plan (one entry, or one per
 /// channel of the last axis), filling in each asinh entry's table_error. An f32 image held by

@@ -117,7 +117,7 @@ std::size_t range_count(const Array& image, bool per_channel) {
   return per_channel && image.ndim() == 3 && image.dim(2) > 0 ? static_cast<std::size_t>(image.dim(2)) : 1;
 }
 
-std::vector<Range> find_ranges(const Array& image, const StretchOptions& options) {
+std::vector<Range> find_ranges(const Array& image, const StretchOptions& options, ThreadPool* pool) {
   const std::size_t nch = range_count(image, options.per_channel);
   std::vector<Range> ranges(nch);
   if (image.empty() || image.size() == 0) return ranges;
@@ -141,13 +141,34 @@ std::vector<Range> find_ranges(const Array& image, const StretchOptions& options
         continue;
       }
       const std::size_t stride = sample_stride(per_channel_count, interleave(a));
-      std::vector<double> sample;
-      sample.reserve(per_channel_count / stride + 1);
-      for (std::size_t i = 0; i < per_channel_count; i += stride) {
-        const T v = data[i * nch + c];
-        if (finite(v)) sample.push_back(static_cast<double>(v));
-      }
+      // Every stride-th value (gathered in parallel blocks when there is a pool: touching
+      // every cache line of a big frame is the slow part), then the non-finite ones dropped.
+      std::vector<double> sample((per_channel_count + stride - 1) / stride);
+      constexpr std::int64_t kGather = 1 << 16;
+      parallel_rows(
+          pool, static_cast<std::int64_t>((sample.size() + kGather - 1) / kGather),
+          [&](std::int64_t b0, std::int64_t b1) {
+            const std::size_t j1 = std::min(sample.size(), static_cast<std::size_t>(b1 * kGather));
+            for (auto j = static_cast<std::size_t>(b0 * kGather); j < j1; ++j)
+              sample[j] = static_cast<double>(data[j * stride * nch + c]);
+          },
+          1);
+      if constexpr (std::is_floating_point_v<T>)
+        sample.erase(std::remove_if(sample.begin(), sample.end(), [](double v) { return !std::isfinite(v); }),
+                     sample.end());
       if (sample.empty()) continue;
+      if (pool && sample.size() > 4096) { // the two selections at once, one on a copy
+        std::vector<double> copy = sample;
+        parallel_rows(
+            pool, 2,
+            [&](std::int64_t b0, std::int64_t b1) {
+              for (std::int64_t b = b0; b < b1; ++b)
+                (b == 0 ? r.low : r.high) =
+                    b == 0 ? percentile(copy, options.low_percentile) : percentile(sample, options.high_percentile);
+            },
+            1);
+        continue;
+      }
       r.low = percentile(sample, options.low_percentile);
       r.high = percentile(sample, options.high_percentile);
     }
@@ -190,7 +211,7 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadP
 }
 
 Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used, ThreadPool* pool) {
-  std::vector<Range> ranges = find_ranges(image, options);
+  std::vector<Range> ranges = find_ranges(image, options, pool);
   Array out = apply_ranges(image, ranges, pool);
   if (used) *used = std::move(ranges);
   return out;

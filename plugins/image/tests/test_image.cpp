@@ -135,6 +135,25 @@ TEST_CASE("large images are sampled at a stride that avoids mosaic and channel p
   CHECK(r[0].high == 1000.0);
 }
 
+TEST_CASE("ranges found with a pool equal those found on one thread", "[image][to8bit]") {
+  lumen::Array a(lumen::DType::f32, lumen::Shape{1500, 1100}); // above 2^20 values: sampled
+  auto v = a.writable<float>();
+  for (std::int64_t i = 0; i < a.size(); ++i)
+    v.data()[i] = i % 997 == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>((i * 7919) % 100003);
+  const auto pool = lumen::image::make_row_pool(2);
+  for (const double lo : {0.5, 1.0, 30.0})
+    for (const double hi : {99.0, 99.9}) {
+      StretchOptions o;
+      o.low_percentile = lo;
+      o.high_percentile = hi;
+      const auto one = lumen::image::find_ranges(a, o);
+      const auto two = lumen::image::find_ranges(a, o, pool.get());
+      CHECK(one[0].low == two[0].low);
+      CHECK(one[0].high == two[0].high);
+      CHECK(one[0].low < one[0].high);
+    }
+}
+
 TEST_CASE("a constant image maps to 0 without dividing by zero", "[image][to8bit]") {
   const auto a = make<float>({2, 2}, {7.f, 7.f, 7.f, 7.f});
   for (const auto mode : {StretchMode::minmax, StretchMode::percentile}) {
