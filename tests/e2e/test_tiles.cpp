@@ -5,8 +5,8 @@
 //    scene in two splits, tiles_metadata.json valid against schemas/tiles_metadata.schema.json
 //  - max_files limits every reader of multidomain-tiles.yaml
 //  - pipelines/multidomain-tiles-demo.yaml runs with no input
-//  - astro-tiles.yaml on the real FITS files and micro-tiles.yaml on the real MRC files of
-//    ../shared/data (skipped when absent)
+//  - astro-tiles.yaml on the real FITS files, micro-tiles.yaml on the real MRC files and
+//    photo-tiles.yaml on the real raw files of ../shared/data (skipped when absent)
 //  - truncated DNG / FITS / MRC and a misnamed file: clear item errors, the rest goes on, no
 //    temporary or half-written file is left
 //  - bad configuration: file:line:column, stage and parameter in the message, nothing run
@@ -260,6 +260,32 @@ TEST_CASE("micro-tiles.yaml on the real MRC files", "[tiles][micro]") {
     CHECK(rec.at("domain") == "microscopy");
     CHECK(rec.at("gain") == 1.0); // the pipeline's gain for files outside BioSR
     CHECK(rec.at("valid_ratio").get<double>() < 0.01);
+  }
+  check_schema(run);
+}
+
+TEST_CASE("photo-tiles.yaml on the real raw files: a camera without a facility set goes the generic way",
+          "[tiles][photo]") {
+  const auto raw = e2e::shared_data("raw");
+  if (!fs::exists(raw / "tinydng_colorchart_CanonEOSKissX4.dng")) {
+    WARN("SKIPPED: shared raw samples not found under " << raw.string());
+    return;
+  }
+  e2e::TempDir dir("tiles-photo");
+  const auto run = dir.path() / "run";
+  const auto r = lumen({"run", kPipelines + "photo-tiles.yaml", "--set", "vars.input=" + raw.string(), "--set",
+                        "vars.gain=1.0", "--set", "vars.read_noise=3", "--set", "vars.downsample=2", "--set",
+                        "vars.label_data_type=noisy", "--run-dir", run.string(), "--no-progress"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 2); // the two metadata-only stubs fail at raw.read
+  CHECK(e2e::events(run, "item_failed").size() == 2);
+  const auto all = records(run);
+  REQUIRE(all.size() == 12); // Canon 1734 x 1156 / 2 = 867 x 578 -> cover 256: 4 x 3
+  for (const Json& rec : all) {
+    CHECK(rec.at("channels") == 3);
+    CHECK(rec.at("gain") == 1.0); // the pipeline's gain: the Canon is no facility's camera
+    CHECK(rec.at("data_type") == "noisy");
+    CHECK(rec.at("scene_id") == "photo_tinydng_colorchart_CanonEOSKissX4");
   }
   check_schema(run);
 }
