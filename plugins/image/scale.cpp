@@ -47,23 +47,27 @@ struct Mapper {
   // The same mapping over a run of pixels, asinh without branches (NaN restored by a select).
   template <typename T> void map(const T* src, float* dst, std::int64_t count) const noexcept {
     if (!asinh || flat) {
-      for (std::int64_t i = 0; i < count; ++i) dst[i] = (*this)(static_cast<double>(src[i]));
+      prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) dst[i] = (*this)(static_cast<double>(src[i]));
+      });
       return;
     }
     const double* node = nodes.data();
     const double l = low, scale = table_scale, top = n;
     const auto last = static_cast<std::int64_t>(n) - 1;
-    for (std::int64_t i = 0; i < count; ++i) {
-      const auto x = static_cast<double>(src[i]);
-      double t = (x - l) * scale;
-      t = t > 0 ? t : 0; // also NaN -> 0
-      t = t < top ? t : top;
-      std::int64_t k = static_cast<std::int64_t>(t);
-      k = k < last ? k : last; // t == n: the last interval at frac 1
-      const double frac = t - static_cast<double>(k);
-      const auto v = static_cast<float>(node[2 * k] + frac * node[2 * k + 1]);
-      dst[i] = x == x ? v : std::numeric_limits<float>::quiet_NaN();
-    }
+    prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) {
+        const auto x = static_cast<double>(src[i]);
+        double t = (x - l) * scale;
+        t = t > 0 ? t : 0; // also NaN -> 0
+        t = t < top ? t : top;
+        std::int64_t k = static_cast<std::int64_t>(t);
+        k = k < last ? k : last; // t == n: the last interval at frac 1
+        const double frac = t - static_cast<double>(k);
+        const auto v = static_cast<float>(node[2 * k] + frac * node[2 * k + 1]);
+        dst[i] = x == x ? v : std::numeric_limits<float>::quiet_NaN();
+      }
+    });
   }
 };
 

@@ -74,20 +74,24 @@ template <typename T> void map_run(const T* src, std::uint8_t* dst, std::size_t 
     // A power-of-two width (the [0, 1] of image.scale): dividing by it is multiplying by its
     // exact reciprocal, so this is the same arithmetic without a division per value.
     const double inv = 1.0 / width;
-    for (std::size_t i = 0; i < n; ++i) {
-      double t = ((static_cast<double>(src[i]) - low) * 255.0) * inv;
+    prefetched_chunks(src, static_cast<std::int64_t>(n), [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) {
+        double t = ((static_cast<double>(src[i]) - low) * 255.0) * inv;
+        t = t > 0.0 ? t : 0.0; // also NaN -> 0
+        t = t < 255.0 ? t : 255.0;
+        dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
+      }
+    });
+    return;
+  }
+  prefetched_chunks(src, static_cast<std::int64_t>(n), [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+      double t = (static_cast<double>(src[i]) - low) * 255.0 / width;
       t = t > 0.0 ? t : 0.0; // also NaN -> 0
       t = t < 255.0 ? t : 255.0;
       dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
     }
-    return;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    double t = (static_cast<double>(src[i]) - low) * 255.0 / width;
-    t = t > 0.0 ? t : 0.0; // also NaN -> 0
-    t = t < 255.0 ? t : 255.0;
-    dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
-  }
+  });
 }
 
 } // namespace
