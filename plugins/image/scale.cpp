@@ -78,8 +78,15 @@ double asinh_norm(double d, double s, double total) {
 // Builds the asinh table for one channel; returns the largest midpoint error.
 double build_table(Mapper& m, double low, double high, double s) {
   const double width = high - low, total = std::asinh(width / s);
+  // Linear interpolation errs by at most h^2 / 8 max|f''|, and for f(t) = asinh(t / s) / total
+  // max|f''| = 2 / (3 sqrt(3) s^2 total) (at t = s / sqrt(2)): start at the size that bound asks
+  // for, then measure (and double while the measured error is still too large).
+  const double curvature = 2.0 / (3.0 * std::sqrt(3.0) * s * s * total);
+  const double intervals = width / std::sqrt(8e-6 / curvature);
+  std::size_t start = 4096;
+  while (static_cast<double>(start) < intervals && start < (std::size_t{1} << 20)) start *= 2;
   double err = 0;
-  for (std::size_t n = 4096;; n *= 2) {
+  for (std::size_t n = start;; n *= 2) {
     m.table.resize(n + 1);
     const double h = width / static_cast<double>(n);
     for (std::size_t i = 0; i <= n; ++i) m.table[i] = asinh_norm(static_cast<double>(i) * h, s, total);
