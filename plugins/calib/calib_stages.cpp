@@ -72,8 +72,9 @@ void Electrons::process(Item& item, Emit& emit) {
   // Gain.
   const auto meta_gain = meta_value(item, keys::gain, false);
   const std::optional<double> param_gain = *gain > 0 ? std::optional<double>(*gain) : std::nullopt;
-  const auto g = params_win ? (param_gain ? param_gain : meta_gain) : (meta_gain ? meta_gain : param_gain);
-  const std::string gain_source = g == param_gain && param_gain ? "parameter gain" : "meta gain_e_per_adu";
+  const bool gain_from_param = param_gain && (params_win || !meta_gain);
+  const auto g = gain_from_param ? param_gain : meta_gain;
+  const std::string gain_source = gain_from_param ? "parameter gain" : "meta gain_e_per_adu";
   // Read noise.
   const auto meta_rn = meta_value(item, keys::read_noise, true);
   const std::optional<double> param_rn = *read_noise >= 0 ? std::optional<double>(*read_noise) : std::nullopt;

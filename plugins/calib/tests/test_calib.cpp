@@ -151,6 +151,11 @@ TEST_CASE("electrons: meta wins by default, parameters fill in; prefer: paramete
   CHECK(values_of(out.array("image"))[0] == 165.f); // (110 - 0) * 1.5
   CHECK(out.meta.find("gain_e_per_adu")->comment.find("parameter gain") != std::string::npos);
 
+  lumen::calib::Electrons same; // equal values: the source named is still the one that won
+  same.gain.assign(lumen::ParamValue{2.0});
+  out = run(same, item());
+  CHECK(out.meta.find("gain_e_per_adu")->comment.find("meta gain_e_per_adu") != std::string::npos);
+
   lumen::calib::Electrons fill;
   fill.gain.assign(lumen::ParamValue{1.5});
   out = run(fill, adu_item(make<float>({1, 1}, {110.f}))); // no meta: the parameter fills in, black 0
