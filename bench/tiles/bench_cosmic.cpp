@@ -120,7 +120,8 @@ void BM_To8BitFixed(benchmark::State& state) {
   lumen::image::ScaleOptions o;
   o.mode = lumen::image::ScaleMode::asinh;
   const lumen::Array scaled = lumen::image::scale01(sky(), o);
-  for (auto _ : state) benchmark::DoNotOptimize(lumen::image::apply_ranges(scaled, {lumen::image::Range{0.0, 1.0}}));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(lumen::image::apply_ranges(scaled, {lumen::image::Range{0.0, 1.0}}, pool.get()));
   per_image(state, kSide * kSide, 4);
 }
 BENCHMARK(BM_To8BitFixed)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
