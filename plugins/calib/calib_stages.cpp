@@ -199,6 +199,7 @@ void CosmicRays::process(Item& item, Emit& emit) {
   o.objlim = *objlim;
   o.niter = *niter;
   o.separable_median = *separable_median;
+  o.saturation = *saturation;
   if (*read_noise >= 0) {
     o.read_noise = *read_noise;
   } else if (const auto rn = item.meta.get_number(keys::read_noise); rn && std::isfinite(*rn) && *rn >= 0) {
@@ -217,6 +218,8 @@ void CosmicRays::process(Item& item, Emit& emit) {
   item.set("cosmic_ray_mask", std::move(r.mask));
   item.meta.set("cosmic_ray_count", r.count, "pixels flagged as cosmic rays (L.A.Cosmic)");
   item.meta.set("cosmic_ray_iterations", static_cast<std::int64_t>(r.iterations), "L.A.Cosmic iterations run");
+  if (*saturation > 0)
+    item.meta.set("cosmic_ray_saturated_pixels", r.saturated, "pixels masked as saturated stars (not searched)");
   emit(std::move(item));
 }
 

@@ -137,9 +137,11 @@ public:
       "\"cosmic_ray_mask\" (u8, 1 = cosmic ray, same H x W), meta cosmic_ray_count (flagged pixels)\n"
       "and cosmic_ray_iterations. NaN pixels are never flagged. The 5x5 medians are exact;\n"
       "separable_median: true takes astroscrappy's faster approximation (median of the row\n"
-      "medians). Not implemented: saturated-star masking. Tiles of 64 x 64 are shared out over the\n"
-      "run's threads; iterations after the first recompute only the tiles near pixels the cleaning\n"
-      "changed (same result, less work).\n"
+      "medians). saturation > 0 (electrons) masks saturated stars first, as astroscrappy's satlevel:\n"
+      "pixels at or above it whose 5x5 median exceeds a tenth of it, grown by 2 pixels, are never\n"
+      "flagged nor used as replacements (meta cosmic_ray_saturated_pixels). Tiles of 64 x 64\n"
+      "are shared out over the run's threads; iterations after the first recompute only the tiles\n"
+      "near pixels the cleaning changed (same result, less work).\n"
       "\n"
       "Example:\n"
       "  - id: cosmics\n"
@@ -154,6 +156,9 @@ public:
   Param<int> niter{this, "niter", 4, "at most this many detect-and-clean iterations", Min{1}, Max{20}};
   Param<double> read_noise{this, "read_noise", -1.0, "read noise RMS; -1 = meta read_noise_e", Min{-1}, Unit{"e-"}};
   Param<bool> replace{this, "replace", true, "replace flagged pixels (false: only add the mask)"};
+  Param<double> saturation{this,   "saturation",
+                           0.0,    "saturation level; > 0 masks saturated stars (never flagged nor used), 0 = off",
+                           Min{0}, Unit{"e-"}};
   Param<bool> separable_median{this, "separable_median", false,
                                "5x5 medians as the median of row medians (astroscrappy's sepmed: faster, approximate)"};
 

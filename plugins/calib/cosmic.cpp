@@ -336,19 +336,40 @@ CosmicResult detect_cosmics(const Array& image, const CosmicOptions& o, ThreadPo
   if (n == 0) return r;
 
   // NaN pixels: never flagged, never used for replacements; computed as the image median.
+  // bad = 1: NaN (restored at the end); bad = 2: a saturated star (kept as it is).
   std::vector<std::uint8_t> bad(static_cast<std::size_t>(n), 0);
   std::vector<double> sample;
   const std::size_t stride = image::sample_stride(static_cast<std::size_t>(n), 1);
   for (std::int64_t i = 0; i < n; i += static_cast<std::int64_t>(stride))
     if (std::isfinite(clean[i])) sample.push_back(clean[i]);
   const auto background = sample.empty() ? 0.0f : static_cast<float>(image::percentile(sample, 50));
-  bool any_bad = false;
+  bool any_nan = false;
   for (std::int64_t i = 0; i < n; ++i)
     if (!std::isfinite(clean[i])) {
       bad[static_cast<std::size_t>(i)] = 1;
       clean[i] = background;
-      any_bad = true;
+      any_nan = true;
     }
+  if (o.saturation > 0) {
+    // Saturated stars (astroscrappy's update_mask): pixels at or above the level whose 5x5
+    // median exceeds a tenth of it, grown by 2 pixels, are left alone.
+    std::vector<std::int64_t> cores;
+    std::array<float, 25> win{};
+    for (std::int64_t y = 0; y < h; ++y)
+      for (std::int64_t x = 0; x < w; ++x) {
+        if (!(clean[y * w + x] >= o.saturation)) continue;
+        std::size_t m = 0;
+        for (std::int64_t dy = -2; dy <= 2; ++dy)
+          for (std::int64_t dx = -2; dx <= 2; ++dx)
+            win[m++] = clean[image::mirror_index(y + dy, h) * w + image::mirror_index(x + dx, w)];
+        if (median_of(win.data(), m) > o.saturation / 10) cores.push_back(y * w + x);
+      }
+    for (const std::int64_t p : cores)
+      for (std::int64_t y = std::max<std::int64_t>(0, p / w - 2); y <= std::min(h - 1, p / w + 2); ++y)
+        for (std::int64_t x = std::max<std::int64_t>(0, p % w - 2); x <= std::min(w - 1, p % w + 2); ++x)
+          if (!bad[static_cast<std::size_t>(y * w + x)]) bad[static_cast<std::size_t>(y * w + x)] = 2;
+    r.saturated = static_cast<std::int64_t>(std::count(bad.begin(), bad.end(), std::uint8_t{2}));
+  }
 
   const std::int64_t ty = (h + kTile - 1) / kTile, tx = (w + kTile - 1) / kTile;
   std::vector<std::uint8_t> dirty(static_cast<std::size_t>(ty * tx), 1);
@@ -409,9 +430,9 @@ CosmicResult detect_cosmics(const Array& image, const CosmicOptions& o, ThreadPo
           dirty[static_cast<std::size_t>(a * tx + b)] = 1;
     }
   }
-  if (any_bad)
+  if (any_nan)
     for (std::int64_t i = 0; i < n; ++i)
-      if (bad[static_cast<std::size_t>(i)]) clean[i] = std::numeric_limits<float>::quiet_NaN();
+      if (bad[static_cast<std::size_t>(i)] == 1) clean[i] = std::numeric_limits<float>::quiet_NaN();
   r.count = static_cast<std::int64_t>(flagged.size());
   return r;
 }

@@ -17,8 +17,9 @@
 // Median filters mirror the image at its edges. NaN pixels are never flagged nor used as
 // replacements and stay NaN. Defaults as astroscrappy: sigclip 4.5, sigfrac 0.3, objlim 5,
 // niter 4. The 5x5 medians are exact (the paper's); separable_median: true uses astroscrappy's
-// faster separable approximation (median of row medians) for them. Not done: saturated-star
-// masking (astroscrappy's satlevel).
+// faster separable approximation (median of row medians) for them. With saturation > 0
+// (electrons), saturated stars are masked first as astroscrappy does: pixels at or above the
+// level whose 5x5 median exceeds a tenth of it, grown by 2 pixels, are never flagged nor used.
 //
 // Iterations after the first recompute only the 64 x 64 tiles within 6 pixels of a pixel whose
 // value the cleaning changed: everything else depends on unchanged pixels only, so the result
@@ -45,6 +46,7 @@ struct CosmicOptions {
   double objlim = 5.0;
   int niter = 4;
   double read_noise = 0.0;       // electrons
+  double saturation = 0.0;       // electrons; > 0: saturated stars are masked (astroscrappy's satlevel)
   bool separable_median = false; // astroscrappy's sepmed: 5x5 medians as rows then columns (faster)
   bool full_recompute = false;   // every tile in every iteration (tests: the tile scheme changes nothing)
 };
@@ -55,6 +57,7 @@ struct CosmicResult {
   std::int64_t count = 0;     // masked pixels
   int iterations = 0;         // iterations run
   std::int64_t tiles_run = 0; // tiles computed over all iterations (cost figure)
+  std::int64_t saturated = 0; // pixels masked as saturated stars
 };
 
 /// Runs L.A.Cosmic on an (H, W) image in electrons (any dtype). Tiles are shared out over

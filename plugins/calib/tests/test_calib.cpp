@@ -540,6 +540,34 @@ TEST_CASE("cosmic: the separable medians find the same hits", "[calib][cosmic]")
   CHECK(r.count <= hit + truth / 2 + 13); // grown neighbours and a few noise peaks at most
 }
 
+TEST_CASE("cosmic: a saturated star is masked with saturation set, hits elsewhere are still found", "[calib][cosmic]") {
+  Field f = star_field_with_hits(60, 13);
+  auto v = f.image.writable<float>();
+  // A saturated star: flat top at 60000 e- (radius 3) with steep wings, at (256, 256).
+  for (std::int64_t y = 246; y < 267; ++y)
+    for (std::int64_t x = 246; x < 267; ++x) {
+      const double r = std::hypot(double(y - 256), double(x - 256));
+      v.at(y, x) = r <= 3 ? 60000.f : v.at(y, x) + static_cast<float>(60000 * std::exp(-(r - 3) * (r - 3) / 2));
+      f.truth[static_cast<std::size_t>(y * 512 + x)] = 0;
+    }
+  lumen::calib::CosmicOptions o;
+  o.read_noise = 5.0;
+  o.saturation = 55000;
+  const auto r = lumen::calib::detect_cosmics(f.image, o);
+  CHECK(r.saturated >= 29); // the flat top (29 pixels), grown by 2
+  const auto mask = r.mask.view<std::uint8_t>();
+  for (std::int64_t y = 246; y < 267; ++y)
+    for (std::int64_t x = 246; x < 267; ++x)
+      if (std::hypot(double(y - 256), double(x - 256)) <= 5) REQUIRE(mask.at(y, x) == 0);
+  CHECK(r.cleaned.view<float>().at(256, 256) == 60000.f);
+  std::int64_t truth = 0, hit = 0;
+  for (std::int64_t i = 0; i < 512 * 512; ++i) {
+    truth += f.truth[static_cast<std::size_t>(i)];
+    hit += f.truth[static_cast<std::size_t>(i)] && mask.data()[i];
+  }
+  CHECK(double(hit) / double(truth) >= 0.9);
+}
+
 TEST_CASE("cosmic: tiles after the first iteration equal a full recomputation, on any thread count",
           "[calib][cosmic]") {
   const Field f = star_field_with_hits(300, 11);
