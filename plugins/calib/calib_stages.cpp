@@ -80,11 +80,11 @@ void Electrons::process(Item& item, Emit& emit) {
   const std::optional<double> param_rn = *read_noise >= 0 ? std::optional<double>(*read_noise) : std::nullopt;
   const auto rn = params_win ? (param_rn ? param_rn : meta_rn) : (meta_rn ? meta_rn : param_rn);
 
-  if (units == "electrons") {
+  if (units == "electrons" || units == "electrons/s") {
     if (*electrons_input == "error")
-      throw InputError("calib.electrons: item '" + item.id() +
-                       "' is already in electrons (meta units); set electrons_input: pass to let such items through "
-                       "unchanged, or remove calib.electrons from the pipeline");
+      throw InputError("calib.electrons: item '" + item.id() + "' is already in " + units +
+                       " (meta units); set electrons_input: pass to let such items through unchanged, or remove "
+                       "calib.electrons from the pipeline");
     if (rn && !item.meta.has(keys::read_noise))
       item.meta.set(keys::read_noise, *rn, "read noise RMS (not subtracted)", "e-");
     emit(std::move(item));

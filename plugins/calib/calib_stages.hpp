@@ -41,10 +41,11 @@ public:
       "(read_noise_e), never subtracted: subtracting an RMS is not a calibration.\n"
       "legacy_read_noise_offset: true reproduces the older, non-physical formula ADU * gain -\n"
       "read_noise (no black level; it needs a read noise) for comparison with data sets made with\n"
-      "it. Input units adu (or counts, raw detector counts); an item already in electrons fails\n"
-      "unless electrons_input: pass, which passes it through unchanged. Sets units electrons,\n"
-      "calibration_method, gain_e_per_adu, read_noise_e, black_level_applied (and\n"
-      "black_level_applied_per_site). Rows are shared out over the run's threads.\n"
+      "it. Input units adu (or counts, raw detector counts); an item already in electrons (or\n"
+      "electrons/s) fails unless electrons_input: pass, which passes it through unchanged (its\n"
+      "read noise recorded). Sets units electrons, calibration_method, gain_e_per_adu,\n"
+      "read_noise_e, black_level_applied (and black_level_applied_per_site). Rows are shared out\n"
+      "over the run's threads.\n"
       "\n"
       "Example:\n"
       "  - id: electrons\n"
@@ -67,7 +68,7 @@ public:
                                      "an item already in electrons: error, or pass it through unchanged",
                                      OneOf{{"error", "pass"}}};
 
-  Requires in_{this, {.arrays = {"image"}, .meta_keys = {}, .units = "adu|counts|electrons"}};
+  Requires in_{this, {.arrays = {"image"}, .meta_keys = {}, .units = "adu|counts|electrons|electrons/s"}};
   Produces out_{this,
                 {.arrays = {"image"}, .meta_keys = {"gain_e_per_adu", "calibration_method"}, .units = "electrons"}};
 

@@ -233,6 +233,9 @@ TEST_CASE("electrons: clear errors for a missing gain, electrons input, wrong un
   lumen::calib::Electrons pass;
   pass.electrons_input.assign(lumen::ParamValue{std::string("pass")});
   CHECK(values_of(run(pass, e).array("image")) == std::vector<float>{1.f});
+  e.meta.set("units", "electrons/s");
+  CHECK(error_of(stage, e).find("already in electrons/s") != std::string::npos);
+  CHECK(run(pass, e).meta.get_string("units") == "electrons/s");
 
   auto odd = adu_item(make<float>({1, 1}, {1.f}));
   odd.meta.set("units", "photons");
