@@ -7,6 +7,7 @@
 #include "parallel.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -55,17 +56,28 @@ struct Mapper {
     const double* node = nodes.data();
     const double l = low, scale = table_scale, top = n;
     const auto last = static_cast<std::int64_t>(n) - 1;
+    // Per chunk: positions and fractions in a vectorised pass, then the table reads (a gather
+    // the compiler cannot vectorise) in a short scalar loop.
+    alignas(64) std::array<std::int32_t, 256> idx{};
+    alignas(64) std::array<double, 256> frac{};
     prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
-      for (std::int64_t i = i0; i < i1; ++i) {
-        const auto x = static_cast<double>(src[i]);
-        double t = (x - l) * scale;
+      const std::int64_t m = i1 - i0;
+      for (std::int64_t j = 0; j < m; ++j) {
+        double t = (static_cast<double>(src[i0 + j]) - l) * scale;
         t = t > 0 ? t : 0; // also NaN -> 0
         t = t < top ? t : top;
-        std::int64_t k = static_cast<std::int64_t>(t);
-        k = k < last ? k : last; // t == n: the last interval at frac 1
-        const double frac = t - static_cast<double>(k);
-        const auto v = static_cast<float>(node[2 * k] + frac * node[2 * k + 1]);
-        dst[i] = x == x ? v : std::numeric_limits<float>::quiet_NaN();
+        std::int32_t k = static_cast<std::int32_t>(t);
+        k = k < static_cast<std::int32_t>(last) ? k : static_cast<std::int32_t>(last); // t == n: frac 1
+        idx[static_cast<std::size_t>(j)] = k;
+        frac[static_cast<std::size_t>(j)] = t - static_cast<double>(k);
+      }
+      for (std::int64_t j = 0; j < m; ++j) {
+        const std::size_t k = 2 * static_cast<std::size_t>(idx[static_cast<std::size_t>(j)]);
+        dst[i0 + j] = static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
+      }
+      for (std::int64_t j = 0; j < m; ++j) {
+        const float x = static_cast<float>(src[i0 + j]);
+        dst[i0 + j] = x == x ? dst[i0 + j] : std::numeric_limits<float>::quiet_NaN();
       }
     });
   }
