@@ -68,11 +68,14 @@ py_run() {
 }
 
 lu_t=() rle_t=() py1_t=() py2_t=()
+rm -f "$work"/encode_*.json
 for ((r = 1; r <= rounds; r++)); do
   warm "$big"; lumen_run "$work/lumen-rle" "$big" --set write.strategy=rle; rle_t+=("$wall")
   warm "$big"; lumen_run "$work/lumen" "$big"; lu_t+=("$wall"); lu_rss=$rss
   warm "$big"; py_run 1; py1_t+=("$wall")
   warm "$big"; py_run 2; py2_t+=("$wall")
+  # Encode only, in the same round (contention from other work hits every measurement alike).
+  "$encoder" --tiles "$work/lumen/outputs/png_tiles" --benchmark_format=json >"$work/encode_$r.json" 2>/dev/null
 done
 tiles=$(find "$work/lumen/outputs/png_tiles" -name '*.png' | wc -l)
 ref_tiles=$(find "$work/ref/png_tiles" -name '*.png' | wc -l)
@@ -81,16 +84,16 @@ rle=$(echo "${rle_t[*]}" | median)
 py1=$(echo "${py1_t[*]}" | median)
 py2=$(echo "${py2_t[*]}" | median)
 
-# Encode only: the same u8 tiles, libpng level 1, filter none.
-"$encoder" --tiles "$work/lumen/outputs/png_tiles" --benchmark_repetitions="$rounds" \
-  --benchmark_report_aggregates_only=true --benchmark_format=json >"$work/encode.json" 2>/dev/null
-read -r enc1 enc2 files2 rle1 rle2 rlefiles2 < <($python - "$work/encode.json" <<'PY'
-import json, sys
-d = {b["name"]: b["real_time"] / 1000.0 for b in json.load(open(sys.argv[1]))["benchmarks"]
-     if b.get("aggregate_name") == "median"}
+# Encode only: the same u8 tiles, libpng level 1, filter none; medians over the rounds.
+read -r enc1 enc2 files2 rle1 rle2 rlefiles2 < <($python - "$work"/encode_*.json <<'PY'
+import json, statistics, sys
+times = {}
+for f in sys.argv[1:]:
+    for b in json.load(open(f))["benchmarks"]:
+        times.setdefault(b["name"], []).append(b["real_time"] / 1000.0)
 names = ["BM_EncodeTiles/1/0", "BM_EncodeTiles/2/0", "BM_EncodeTilesToFiles/2/0",
          "BM_EncodeTiles/1/3", "BM_EncodeTiles/2/3", "BM_EncodeTilesToFiles/2/3"]
-print(" ".join("%.3f" % d[n + "/real_time_median"] for n in names))
+print(" ".join("%.3f" % statistics.median(times[n + "/real_time"]) for n in names))
 PY
 )
 
