@@ -2,9 +2,10 @@
 //
 // The split bucket of a scene is
 //   bucket = big-endian uint32 of the first 4 bytes of md5(UTF-8 bytes of scene_id)  mod 100
-// (libmd's MD5Data), reproduced in Python by
+// (libmd: MD5Init, MD5Update, MD5Final), reproduced in Python by
 //   int.from_bytes(hashlib.md5(scene_id.encode("utf-8")).digest()[:4], "big") % 100
-// e.g. "photo_00001" -> see the unit tests, which compare with python3's hashlib.
+// e.g. "photo_00001" -> md5 3c08f32f... -> 1007219503 -> bucket 3 (the unit tests check such values
+// against python3's hashlib).
 //
 // Policies (percentages train / validation / test, summing to 100):
 //   by-scene                 bucket < train -> train; < train + validation -> validation; else test.
