@@ -237,10 +237,13 @@ public:
                               OneOf{{"default", "filtered", "huffman", "rle"}}};
   Param<std::string> tile_id{this, "tile_id", std::string("{scene_id}_{data_type}_{id}"),
                              "template of the tile id (fields as in name; {id} has '/' replaced by '_')"};
-  Param<std::string> metadata{this, "metadata", std::string("tiles_metadata"),
-                              "base name of the metadata index under dir: <metadata>.jsonl and <metadata>.json"};
-  Param<std::string> summary_name{this, "summary", std::string("tiles_summary.json"),
-                                  "file name of the summary in the run's artifacts/ directory"};
+  Param<std::string> metadata{
+      this, "metadata", std::string("tiles_metadata"),
+      "base name of the metadata index under dir: <metadata>.jsonl and <metadata>.json (give each "
+      "tile.write of one pipeline its own)"};
+  Param<std::string> summary_name{
+      this, "summary", std::string("tiles_summary.json"),
+      "file name of the summary in the run's artifacts/ directory (one per tile.write stage)"};
 
   Requires in_{this,
                {.arrays = {"image"},
