@@ -7,6 +7,7 @@
 #   make bench           build, then bench/run_bench.sh (host overhead, throughput, peak memory)
 #   make bench-photon    build, then bench/photon/photon_bench.sh (photon codec vs the Python baseline)
 #   make bench-ptycho-qc build, then bench/ptycho/qc_bench.sh (ptycho.qc_score vs the numpy baseline)
+#   make bench-tiles     build, then bench/tiles/tiles_bench.sh (FITS to PNG tiles vs numpy+astropy+Pillow)
 #   make format          clang-format every tracked .cpp/.hpp
 #   make clean           remove the build directories (runs/ is kept)
 #
@@ -52,7 +53,7 @@ if (( $${#missing[@]} )); then \
 fi
 endef
 
-.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench bench-photon bench-ptycho-qc format clean
+.PHONY: help deps build demo test build-sanitize test-sanitize fuzz bench bench-photon bench-ptycho-qc bench-tiles format clean
 
 help:
 	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -101,6 +102,10 @@ bench-photon: build
 bench-ptycho-qc: build
 	@$(call ensure_packages,time)
 	LUMEN=$(BUILD_DIR)/bin/lumen bench/ptycho/qc_bench.sh
+
+bench-tiles: build
+	@$(call ensure_packages,time)
+	BUILD=$(BUILD_DIR) bench/tiles/tiles_bench.sh
 
 format:
 	@$(call ensure_packages,clang-format)

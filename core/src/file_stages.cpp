@@ -20,14 +20,24 @@ std::string path_doc(const std::vector<std::string>& extensions, std::string_vie
 } // namespace
 
 FileReader::FileReader(std::vector<std::string> extensions, std::string_view format)
-    : path{this, "path", Required{}, path_doc(extensions, format)}, extensions_(std::move(extensions)) {}
+    : path{this, "path", Required{}, path_doc(extensions, format)},
+      recursive{this, "recursive", false,
+                "when path is a directory, also read matching files in its sub-directories (hidden ones skipped); "
+                "the list is sorted in natural order of the full paths"},
+      max_files{this, "max_files", std::int64_t{0},
+                "read only the first N files of the sorted input list (0 = all), e.g. for a quick run on a big tree",
+                Min{0}},
+      extensions_(std::move(extensions)) {}
 
 void FileReader::validate() const {
   if (const auto problem = check_input_spec(*path); !problem.empty()) throw ConfigError("path", problem);
 }
 
 std::vector<std::filesystem::path> FileReader::input_files() const {
-  return expand_input_path(*path, extensions_);
+  auto files = expand_input_path(*path, extensions_, *recursive);
+  if (*max_files > 0 && files.size() > static_cast<std::size_t>(*max_files))
+    files.resize(static_cast<std::size_t>(*max_files));
+  return files;
 }
 
 std::vector<WorkUnit> FileReader::plan() {

@@ -102,8 +102,8 @@ std::string check_input_spec(std::string_view spec) {
   return {};
 }
 
-std::vector<std::filesystem::path> expand_input_path(std::string_view spec,
-                                                     const std::vector<std::string>& extensions) {
+std::vector<std::filesystem::path> expand_input_path(std::string_view spec, const std::vector<std::string>& extensions,
+                                                     bool recursive) {
   const std::string text(spec);
   if (const auto problem = check_input_spec(spec); !problem.empty())
     throw InputError("path '" + text + "': " + problem);
@@ -129,13 +129,28 @@ std::vector<std::filesystem::path> expand_input_path(std::string_view spec,
   }
 
   if (std::filesystem::is_directory(p, ec)) {
-    for (std::filesystem::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
-      const auto file_name = it->path().filename().string();
-      if (file_name.empty() || file_name.front() == '.') continue;
-      if (has_extension(it->path(), extensions) && is_regular(*it)) files.push_back(it->path());
+    if (recursive) {
+      using It = std::filesystem::recursive_directory_iterator;
+      for (It it(p, std::filesystem::directory_options::skip_permission_denied, ec), end; !ec && it != end;
+           it.increment(ec)) {
+        const auto file_name = it->path().filename().string();
+        if (file_name.empty() || file_name.front() == '.') {
+          std::error_code dec;
+          if (it->is_directory(dec)) it.disable_recursion_pending(); // hidden folders are skipped whole
+          continue;
+        }
+        if (has_extension(it->path(), extensions) && is_regular(*it)) files.push_back(it->path());
+      }
+    } else {
+      for (std::filesystem::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto file_name = it->path().filename().string();
+        if (file_name.empty() || file_name.front() == '.') continue;
+        if (has_extension(it->path(), extensions) && is_regular(*it)) files.push_back(it->path());
+      }
     }
     if (files.empty())
-      throw InputError("path '" + text + "': no file matches (the directory has no " + extension_list(extensions) +
+      throw InputError("path '" + text + "': no file matches (the directory " +
+                       (recursive ? "and its sub-directories have" : "has") + " no " + extension_list(extensions) +
                        " files)");
     return sorted(std::move(files));
   }

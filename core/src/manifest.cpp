@@ -80,7 +80,8 @@ std::vector<std::string> conformance_problems(const PluginInfo& plugin) {
     problems.push_back(plugin.file.string() + ": " + plugin.error);
     return problems;
   }
-  static const std::regex name_re("[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*");
+  // The set part may hold hyphens (facility sets: camera-sony-a7s2.identify); the verb may not.
+  static const std::regex name_re("[a-z][a-z0-9_-]*\\.[a-z][a-z0-9_]*");
   static const std::regex param_re("[a-z][a-z0-9_]*");
   if (plugin.stages.empty()) problems.push_back("plugin set '" + plugin.set_name + "' declares no stages");
   if (plugin.license.empty()) problems.push_back("plugin set '" + plugin.set_name + "' declares no license");

@@ -8,6 +8,7 @@
 #include "to8bit.hpp"
 
 #include "lumen/error.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -60,6 +61,39 @@ template <typename T> std::uint8_t map_value(T value, const Mapping& m) noexcept
   return static_cast<std::uint8_t>(t + 0.5);
 }
 
+// map_value over a run of values of one channel, without branches (the same results: NaN and
+// t <= 0 -> 0, t >= 255 -> 255, else t rounded half up), so the compiler vectorises it.
+template <typename T> void map_run(const T* src, std::uint8_t* dst, std::size_t n, const Mapping& m) noexcept {
+  if (m.flat) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = map_value(src[i], m);
+    return;
+  }
+  const double low = m.low, width = m.width;
+  int exponent = 0;
+  if (std::frexp(width, &exponent) == 0.5) {
+    // A power-of-two width (the [0, 1] of image.scale): dividing by it is multiplying by its
+    // exact reciprocal, so this is the same arithmetic without a division per value.
+    const double inv = 1.0 / width;
+    prefetched_chunks(src, static_cast<std::int64_t>(n), [&](std::int64_t i0, std::int64_t i1) {
+      for (std::int64_t i = i0; i < i1; ++i) {
+        double t = ((static_cast<double>(src[i]) - low) * 255.0) * inv;
+        t = t > 0.0 ? t : 0.0; // also NaN -> 0
+        t = t < 255.0 ? t : 255.0;
+        dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
+      }
+    });
+    return;
+  }
+  prefetched_chunks(src, static_cast<std::int64_t>(n), [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+      double t = (static_cast<double>(src[i]) - low) * 255.0 / width;
+      t = t > 0.0 ? t : 0.0; // also NaN -> 0
+      t = t < 255.0 ? t : 255.0;
+      dst[i] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
+    }
+  });
+}
+
 } // namespace
 
 double percentile(std::vector<double>& values, double p) {
@@ -87,7 +121,7 @@ std::size_t range_count(const Array& image, bool per_channel) {
   return per_channel && image.ndim() == 3 && image.dim(2) > 0 ? static_cast<std::size_t>(image.dim(2)) : 1;
 }
 
-std::vector<Range> find_ranges(const Array& image, const StretchOptions& options) {
+std::vector<Range> find_ranges(const Array& image, const StretchOptions& options, ThreadPool* pool) {
   const std::size_t nch = range_count(image, options.per_channel);
   std::vector<Range> ranges(nch);
   if (image.empty() || image.size() == 0) return ranges;
@@ -111,13 +145,34 @@ std::vector<Range> find_ranges(const Array& image, const StretchOptions& options
         continue;
       }
       const std::size_t stride = sample_stride(per_channel_count, interleave(a));
-      std::vector<double> sample;
-      sample.reserve(per_channel_count / stride + 1);
-      for (std::size_t i = 0; i < per_channel_count; i += stride) {
-        const T v = data[i * nch + c];
-        if (finite(v)) sample.push_back(static_cast<double>(v));
-      }
+      // Every stride-th value (gathered in parallel blocks when there is a pool: touching
+      // every cache line of a big frame is the slow part), then the non-finite ones dropped.
+      std::vector<double> sample((per_channel_count + stride - 1) / stride);
+      constexpr std::int64_t kGather = 1 << 16;
+      parallel_rows(
+          pool, static_cast<std::int64_t>((sample.size() + kGather - 1) / kGather),
+          [&](std::int64_t b0, std::int64_t b1) {
+            const std::size_t j1 = std::min(sample.size(), static_cast<std::size_t>(b1 * kGather));
+            for (auto j = static_cast<std::size_t>(b0 * kGather); j < j1; ++j)
+              sample[j] = static_cast<double>(data[j * stride * nch + c]);
+          },
+          1);
+      if constexpr (std::is_floating_point_v<T>)
+        sample.erase(std::remove_if(sample.begin(), sample.end(), [](double v) { return !std::isfinite(v); }),
+                     sample.end());
       if (sample.empty()) continue;
+      if (pool && sample.size() > 4096) { // the two selections at once, one on a copy
+        std::vector<double> copy = sample;
+        parallel_rows(
+            pool, 2,
+            [&](std::int64_t b0, std::int64_t b1) {
+              for (std::int64_t b = b0; b < b1; ++b)
+                (b == 0 ? r.low : r.high) =
+                    b == 0 ? percentile(copy, options.low_percentile) : percentile(sample, options.high_percentile);
+            },
+            1);
+        continue;
+      }
       r.low = percentile(sample, options.low_percentile);
       r.high = percentile(sample, options.high_percentile);
     }
@@ -125,7 +180,7 @@ std::vector<Range> find_ranges(const Array& image, const StretchOptions& options
   return ranges;
 }
 
-Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
+Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadPool* pool) {
   const std::size_t nch = ranges.size();
   if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
     throw Error("image.to8bit: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
@@ -142,8 +197,15 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
     const T* src = static_cast<const T*>(a.raw());
     const auto n = static_cast<std::size_t>(a.size());
     if (nch == 1) {
-      const Mapping m = maps[0];
-      for (std::size_t i = 0; i < n; ++i) dst[i] = map_value(src[i], m);
+      constexpr std::size_t block = 1 << 16;
+      parallel_rows(
+          pool, static_cast<std::int64_t>((n + block - 1) / block),
+          [&](std::int64_t b0, std::int64_t b1) {
+            const std::size_t e0 = static_cast<std::size_t>(b0) * block;
+            const std::size_t e1 = std::min(n, static_cast<std::size_t>(b1) * block);
+            map_run(src + e0, dst + e0, e1 - e0, maps[0]);
+          },
+          1);
       return;
     }
     for (std::size_t p = 0; p < n; p += nch)
@@ -152,9 +214,9 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges) {
   return out;
 }
 
-Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used) {
-  std::vector<Range> ranges = find_ranges(image, options);
-  Array out = apply_ranges(image, ranges);
+Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used, ThreadPool* pool) {
+  std::vector<Range> ranges = find_ranges(image, options, pool);
+  Array out = apply_ranges(image, ranges, pool);
   if (used) *used = std::move(ranges);
   return out;
 }

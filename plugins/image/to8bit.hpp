@@ -20,6 +20,7 @@
 #pragma once
 
 #include "lumen/array.hpp"
+#include "lumen/thread_pool.hpp"
 
 #include <cstddef>
 #include <vector>
@@ -55,14 +56,18 @@ struct Range {
 [[nodiscard]] std::size_t range_count(const Array& image, bool per_channel);
 
 /// One range per channel (per_channel on an (H, W, C) array) or one for the whole array.
-/// A channel without finite values gets {0, 0}.
-[[nodiscard]] std::vector<Range> find_ranges(const Array& image, const StretchOptions& options);
+/// A channel without finite values gets {0, 0}. With a `pool`, the sample is gathered and the
+/// two percentiles are selected in parallel (the same values).
+[[nodiscard]] std::vector<Range> find_ranges(const Array& image, const StretchOptions& options,
+                                             ThreadPool* pool = nullptr);
 
 /// Maps `image` (any dtype, any shape) to u8 of the same shape with the given ranges
-/// (one per channel of the last axis, or one for all values).
-[[nodiscard]] Array apply_ranges(const Array& image, const std::vector<Range>& ranges);
+/// (one per channel of the last axis, or one for all values). Elements are shared out over
+/// `pool` (may be null).
+[[nodiscard]] Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadPool* pool = nullptr);
 
 /// find_ranges + apply_ranges; `used` receives the ranges when not null.
-[[nodiscard]] Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used = nullptr);
+[[nodiscard]] Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used = nullptr,
+                           ThreadPool* pool = nullptr);
 
 } // namespace lumen::image

@@ -21,6 +21,7 @@
 #include <png.h>
 #include <system_error>
 #include <vector>
+#include <zlib.h>
 
 namespace lumen::png {
 
@@ -125,6 +126,7 @@ struct EncodeJob {
   std::size_t row_bytes = 0;
   int level = 1;
   int filters = PNG_FILTER_NONE;
+  int strategy = Z_DEFAULT_STRATEGY;
   bool swap = false; // 16-bit samples are little-endian in memory
 };
 
@@ -135,6 +137,7 @@ bool encode(WriteHandles* h, std::FILE* fp, const EncodeJob* job) {
   png_set_IHDR(h->png, h->info, job->width, job->height, job->bit_depth, job->color_type, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_compression_level(h->png, job->level);
+  png_set_compression_strategy(h->png, job->strategy);
   png_set_filter(h->png, PNG_FILTER_TYPE_BASE, job->filters);
   png_write_info(h->png, h->info);
   if (job->swap) png_set_swap(h->png);
@@ -159,6 +162,20 @@ int filter_mask(Filter f) {
     return PNG_ALL_FILTERS;
   }
   return PNG_FILTER_NONE;
+}
+
+int zlib_strategy(Strategy s) {
+  switch (s) {
+  case Strategy::standard:
+    return Z_DEFAULT_STRATEGY;
+  case Strategy::filtered:
+    return Z_FILTERED;
+  case Strategy::huffman:
+    return Z_HUFFMAN_ONLY;
+  case Strategy::rle:
+    return Z_RLE;
+  }
+  return Z_DEFAULT_STRATEGY;
 }
 
 int color_type_for(std::int64_t channels) {
@@ -239,6 +256,14 @@ Filter filter_from_name(std::string_view name) {
   throw Error("unknown PNG filter '" + std::string(name) + "' (expected none, sub, up, avg, paeth or all)");
 }
 
+Strategy strategy_from_name(std::string_view name) {
+  if (name == "default") return Strategy::standard;
+  if (name == "filtered") return Strategy::filtered;
+  if (name == "huffman") return Strategy::huffman;
+  if (name == "rle") return Strategy::rle;
+  throw Error("unknown zlib strategy '" + std::string(name) + "' (expected default, filtered, huffman or rle)");
+}
+
 void check_encodable(const Array& image, std::string_view what) {
   const std::string who(what);
   if (image.empty()) throw InputError(who + ": the image array is empty");
@@ -268,6 +293,7 @@ void write_png(std::FILE* out, const Array& image, const WriteOptions& options, 
   job.row_bytes = static_cast<std::size_t>(pixels.dim(1) * channels) * sample_bytes;
   job.level = options.compression < 0 ? 0 : options.compression > 9 ? 9 : options.compression;
   job.filters = filter_mask(options.filter);
+  job.strategy = zlib_strategy(options.strategy);
   job.swap = job.bit_depth == 16 && std::endian::native == std::endian::little;
 
   WriteHandles h;

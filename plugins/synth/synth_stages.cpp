@@ -212,6 +212,55 @@ void PtychoScan::read(const WorkUnit& unit, Emit& emit) {
   emit(std::move(item));
 }
 
+// ---- synth.multidomain -------------------------------------------------------------------------
+
+MultidomainSpec Multidomain::spec() const {
+  MultidomainSpec s;
+  s.domain = *domain;
+  s.scenes = *scenes;
+  s.noisy_per_scene = *noisy_per_scene;
+  s.structures = *structures;
+  s.photo_height = *photo_height;
+  s.photo_width = *photo_width;
+  s.micro_size = *micro_size;
+  s.astro_size = *astro_size;
+  s.exposure_ratio = *exposure_ratio;
+  s.seed = static_cast<std::uint64_t>(*seed);
+  return s;
+}
+
+void Multidomain::validate() const {
+  for (const auto& [p, v] : {std::pair{"photo_height", *photo_height}, std::pair{"photo_width", *photo_width}})
+    if (v % 6 != 0)
+      throw ConfigError(p, std::string(p) + " is " + std::to_string(v) +
+                               ": it must be a multiple of 6 (the X-Trans repeat), e.g. " +
+                               std::to_string(v / 6 * 6 + 6));
+  for (const auto& s : *structures)
+    if (s.empty() || s.find('/') != std::string::npos || s == "." || s == "..")
+      throw ConfigError("structures", "structure '" + s + "' is not a folder name (no '/', not empty)");
+}
+
+std::vector<WorkUnit> Multidomain::plan() {
+  files_ = tree_files(spec());
+  std::string common = "synth.multidomain";
+  for (const ParamBase* p : params()) common += ' ' + p->spec().name + '=' + param_value_text(p->current());
+  std::vector<WorkUnit> units;
+  units.reserve(files_.size());
+  for (std::size_t i = 0; i < files_.size(); ++i)
+    units.push_back(WorkUnit{.id = files_[i].path,
+                             .identity = common + " file=" + files_[i].path,
+                             .index = static_cast<std::int64_t>(i),
+                             .file_index = static_cast<std::int64_t>(i)});
+  return units;
+}
+
+void Multidomain::read(const WorkUnit& unit, Emit& emit) {
+  Item item = make_tree_item(spec(), files_.at(static_cast<std::size_t>(unit.file_index)));
+  item.meta.set("index", std::int64_t{0}, "frame index inside the file");
+  item.meta.set("file_index", unit.file_index, "position of the file in the tree");
+  emit(std::move(item));
+}
+
 // ---- synth.items -------------------------------------------------------------------------------
 
 std::vector<WorkUnit> Items::plan() {
@@ -234,4 +283,5 @@ void Items::read(const WorkUnit& unit, Emit& emit) {
 LUMEN_PLUGIN("synth", "1.0.0", "MIT", lumen::stage<lumen::synth::Starfield>("synth.starfield"),
              lumen::stage<lumen::synth::Items>("synth.items"), lumen::stage<lumen::synth::Noop>("synth.noop"),
              lumen::stage<lumen::synth::PhotonMovie>("synth.photon_movie"),
-             lumen::stage<lumen::synth::PtychoScan>("synth.ptycho_scan"));
+             lumen::stage<lumen::synth::PtychoScan>("synth.ptycho_scan"),
+             lumen::stage<lumen::synth::Multidomain>("synth.multidomain"));

@@ -5,6 +5,7 @@
 //   synth.noop       transform  passes items on unchanged (measures host overhead)
 //   synth.photon_movie reader   Poisson movies of blinking cells with a known gain and zero level
 //   synth.ptycho_scan  reader   far-field ptychography scans (probe x object, FFT, Poisson, dark, flat)
+//   synth.multidomain  reader   the files of a small SID / BioSR / HLA-shaped tree with clean/noisy pairs
 //
 // Example pipeline:
 //   stages:
@@ -19,6 +20,7 @@
 #pragma once
 
 #include "lumen/lumen.hpp"
+#include "multidomain.hpp"
 #include "photon_movie.hpp"
 #include "ptycho_scan.hpp"
 #include "starfield.hpp"
@@ -190,6 +192,71 @@ public:
 private:
   [[nodiscard]] PtychoScanSpec spec() const;
   std::unique_ptr<const PtychoScene> scene_; // made in plan(), read concurrently
+};
+
+class Multidomain final : public Reader {
+public:
+  static constexpr const char* summary =
+      "Synthetic multi-domain tree: SID-like Sony/Fuji mosaics, BioSR-like SIM stacks, HLA-like FITS pairs";
+  static constexpr const char* doc =
+      "One item per file of a small tree laid out like the real data sets, for one `domain`:\n"
+      "  photography  SID/{Sony,Fuji}/{short,long}/<scene>_<shot>_<exposure>s.dng: u16 CFA mosaics\n"
+      "               (Sony RGGB, make Sony, model ILCE-7SM2; Fuji X-Trans, FUJIFILM X-T30) with\n"
+      "               iso, exposure_time, black/white levels for raw.write_dng\n"
+      "  microscopy   microscopy/structures/<S>/Cell_NN/RawSIMData_level_XX.mrc (noisy) and\n"
+      "               RawSIMData_gt.mrc (clean); ER: RawGTSIMData_level_XX / GTSIM_level_XX: (9, H, W)\n"
+      "               u16 stripe-illuminated filaments (3 angles x 3 phases) for mrc.write\n"
+      "  astronomy    astronomy/hla_associations/<obsid>_{detection,g800l}_sci.fits: f32 star\n"
+      "               fields (deep = clean, 20x fainter = noisy) with TELESCOP, INSTRUME, DETECTOR,\n"
+      "               CCDGAIN, READNSEA, EXPTIME for fits.write\n"
+      "Clean and noisy files of one scene show the same scene (same seed), with Poisson shot\n"
+      "noise and Gaussian read noise at the gain and read noise of the facility tables (see\n"
+      "plugins/synth/multidomain.hpp). Meta tree_path is the relative path (a writer's\n"
+      "name: \"{tree_path}\"), true_data_type, true_gain_e_per_adu, true_read_noise_e the truth.\n"
+      "Each file is its own work unit and depends on (seed, path) only.\n"
+      "\n"
+      "Example (pipelines/multidomain-make-tree.yaml runs all three domains):\n"
+      "  - id: photos\n"
+      "    use: synth.multidomain\n"
+      "    with: {domain: photography, scenes: 2}\n"
+      "  - id: dng\n"
+      "    use: raw.write_dng\n"
+      "    with: {name: \"{tree_path}\"}\n";
+  static constexpr bool concurrent = true;
+
+  Param<std::string> domain{this, "domain", std::string("photography"), "which part of the tree to make",
+                            OneOf{{"photography", "microscopy", "astronomy"}}};
+  Param<std::int64_t> scenes{
+      this, "scenes", 2, "scenes: SID scenes per camera, cells per BioSR structure, or HLA obsids", Min{1}, Max{10000}};
+  Param<std::int64_t> noisy_per_scene{this,
+                                      "noisy_per_scene",
+                                      2,
+                                      "noisy files per scene: short shots per SID scene, SNR levels per BioSR cell "
+                                      "(astronomy: always one g800l per obsid)",
+                                      Min{1},
+                                      Max{99}};
+  Param<std::vector<std::string>> structures{this, "structures", std::vector<std::string>{"Microtubules", "ER"},
+                                             "BioSR structure folders (ER uses the ER file names)", Length{1, 64}};
+  Param<std::int64_t> photo_height{this,    "photo_height", 288,       "mosaic height (a multiple of 6: X-Trans)",
+                                   Min{12}, Max{20000},     Unit{"px"}};
+  Param<std::int64_t> photo_width{this,    "photo_width", 432,       "mosaic width (a multiple of 6: X-Trans)",
+                                  Min{12}, Max{20000},    Unit{"px"}};
+  Param<std::int64_t> micro_size{this, "micro_size", 128, "BioSR frame size (square)", Min{8}, Max{8192}, Unit{"px"}};
+  Param<std::int64_t> astro_size{this, "astro_size", 256, "FITS frame size (square)", Min{8}, Max{16384}, Unit{"px"}};
+  Param<double> exposure_ratio{this,   "exposure_ratio",
+                               250.0,  "long / short exposure of SID pairs (10 s long; 250 gives 0.04 s short frames)",
+                               Min{1}, Max{100000}};
+  Param<std::int64_t> seed{this, "seed", 1, "random seed of scenes and noise", Min{0}};
+
+  Produces out_{this, {.arrays = {"image"}, .meta_keys = {"tree_path", "domain"}, .units = ""}};
+
+  void validate() const override;
+  [[nodiscard]] std::vector<WorkUnit> plan() override;
+  void read(const WorkUnit& unit, Emit& emit) override;
+
+private:
+  [[nodiscard]] MultidomainSpec spec() const;
+  std::vector<TreeFile> files_; // made in plan(), read concurrently
 };
 
 class Items final : public Reader {

@@ -40,6 +40,8 @@ SCHEMA_FILES = [
     "plugin_manifest.schema.json",
     "photon_store_attrs.schema.json",
     "photon_gain_fit.schema.json",
+    "tiles_metadata.schema.json",
+    "tiles_summary.schema.json",
 ]
 
 

@@ -77,3 +77,38 @@ TEST_CASE("file readers: ranges of one file are distinct units that know their f
   CHECK(out.items.back().meta.get_string("dat_path") == "sub/b_10_002.dat");
   fs::remove_all(dir);
 }
+
+namespace {
+class OneUnitReader final : public lumen::FileReader {
+public:
+  OneUnitReader() : FileReader({".dat"}, "test") {}
+  void read(const lumen::WorkUnit& unit, lumen::Emit& emit) override { emit(make_item(unit)); }
+};
+} // namespace
+
+TEST_CASE("file readers: recursive reads sub-directories and max_files keeps the first N files", "[sdk][files]") {
+  const fs::path dir = fs::temp_directory_path() / ("lumen-file-stages-max-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "a");
+  fs::create_directories(dir / "b");
+  for (const char* name : {"a/f_2.dat", "a/f_10.dat", "b/f_1.dat", "top.dat"}) std::ofstream(dir / name) << "x";
+
+  OneUnitReader reader;
+  reader.path.assign(lumen::ParamValue{dir.string()});
+  CHECK(reader.plan().size() == 1); // not recursive: top.dat only
+  reader.recursive.assign(lumen::ParamValue{true});
+  auto units = reader.plan();
+  REQUIRE(units.size() == 4);
+  CHECK(units[0].source_file == (dir / "a" / "f_2.dat").string());
+  CHECK(units[3].source_file == (dir / "top.dat").string());
+  reader.max_files.assign(lumen::ParamValue{std::int64_t{2}});
+  units = reader.plan();
+  REQUIRE(units.size() == 2);
+  CHECK(units[1].source_file == (dir / "a" / "f_10.dat").string());
+  CHECK(units[1].file_index == 1);
+  reader.max_files.assign(lumen::ParamValue{std::int64_t{50}}); // more than there are: all of them
+  CHECK(reader.plan().size() == 4);
+  // The limit is declared like any parameter: negative values are refused before any data is read.
+  CHECK_FALSE(reader.max_files.spec().check(lumen::ParamValue{std::int64_t{-1}}).empty());
+  fs::remove_all(dir);
+}

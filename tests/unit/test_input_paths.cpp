@@ -94,3 +94,23 @@ TEST_CASE("numbered files sort in natural order", "[paths]") {
   CHECK_THROWS_WITH(lumen::expand_input_path(tmp.path().string(), {".fits", ".fit"}),
                     Catch::Contains("the directory has no *.fits, *.fit files"));
 }
+
+TEST_CASE("recursive directory mode descends into sub-directories, skipping hidden ones", "[paths]") {
+  const TempDir tmp("recursive");
+  for (const char* d : {"s/B/Cell_02", "s/B/Cell_10", "s/A/Cell_01", "s/.cache"})
+    fs::create_directories(tmp.path() / d);
+  for (const char* n : {"s/B/Cell_10/x.mrc", "s/B/Cell_02/y.mrc", "s/A/Cell_01/z.mrc", "s/.cache/hidden.mrc",
+                        "s/top.mrc", "s/A/notes.txt"})
+    touch(tmp.path() / n);
+  // Not recursive: only the directory itself.
+  const auto flat = lumen::expand_input_path((tmp.path() / "s").string(), {".mrc"});
+  REQUIRE(flat.size() == 1);
+  CHECK(flat[0].filename() == "top.mrc");
+  // Recursive: every folder below, natural order of the full paths, hidden folders skipped.
+  const auto all = lumen::expand_input_path((tmp.path() / "s").string(), {".mrc"}, true);
+  std::vector<std::string> rel;
+  for (const auto& p : all) rel.push_back(p.lexically_relative(tmp.path() / "s").generic_string());
+  CHECK(rel == std::vector<std::string>{"A/Cell_01/z.mrc", "B/Cell_02/y.mrc", "B/Cell_10/x.mrc", "top.mrc"});
+  CHECK_THROWS_WITH(lumen::expand_input_path((tmp.path() / "s").string(), {".fits"}, true),
+                    Catch::Contains("the directory and its sub-directories have no *.fits files"));
+}

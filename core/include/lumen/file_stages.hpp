@@ -1,9 +1,10 @@
 // Base classes for stages that read or write files, so that every format takes its paths the
 // same way and writes its outputs the same way.
 //
-// FileReader: the `path` parameter (a file, a directory or a glob, see input_paths.hpp), one
-// work unit per file by default, and make_item() for items that carry the conventional
-// provenance and meta:
+// FileReader: the `path` parameter (a file, a directory or a glob, see input_paths.hpp; with
+// `recursive: true` a directory's sub-directories too; `max_files: N` keeps the first N files of
+// the sorted list, e.g. for a quick run on a big tree), one work unit per file by default, and make_item() for items
+// that carry the conventional provenance and meta:
 //   id          "<stem>" for a file holding one image, "<stem>/<frame:04d>" for frame `frame`
 //               of a stack (or HDU of a multi-extension file)
 //   index       the frame's index inside its file (0 for a single image), so that a writer's
@@ -44,6 +45,8 @@ namespace lumen {
 class FileReader : public Reader {
 public:
   Param<std::string> path;
+  Param<bool> recursive;
+  Param<std::int64_t> max_files;
 
   /// Rejects wildcards in the directory part of `path`. Subclasses that override call this too.
   void validate() const override;
@@ -55,7 +58,8 @@ protected:
   /// format in the parameter's doc ("FITS").
   FileReader(std::vector<std::string> extensions, std::string_view format);
 
-  /// `path` expanded: sorted in natural order; throws InputError when nothing matches.
+  /// `path` expanded (sub-directories too with `recursive`), sorted in natural order, cut to the
+  /// first `max_files` when that is > 0; throws InputError when nothing matches.
   [[nodiscard]] std::vector<std::filesystem::path> input_files() const;
   /// A unit for `file`, the `file_index`-th of input_files(), optionally for frames
   /// [begin, end) of it (then each range is its own unit, with its own ledger key).

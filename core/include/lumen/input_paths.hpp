@@ -8,6 +8,9 @@
 //                           not recursive
 //   path: scans/run_*.png   files matching the pattern; `*` and `?` are allowed in the file-name
 //                           part only, and do not match a leading '.'
+//   recursive directory     with `recursive` (a reader's `recursive: true`), directory mode also
+//                           descends into sub-directories (hidden ones skipped), e.g. a
+//                           <structure>/Cell_NN/*.mrc tree; globs and single files are unchanged
 //
 // Lists are sorted in natural order (digit runs compare as numbers: frame_2 before frame_10,
 // then byte order), so numbered series come out in acquisition order and runs are reproducible.
@@ -36,9 +39,11 @@ namespace lumen {
 /// "a2" < "a10": digit runs compare by value, everything else byte by byte.
 [[nodiscard]] bool natural_less(std::string_view a, std::string_view b) noexcept;
 
-/// Expands `spec` (see above); `extensions` (".png", ...) select files in directory mode.
+/// Expands `spec` (see above); `extensions` (".png", ...) select files in directory mode, which
+/// descends into sub-directories when `recursive` is true (the whole list is then sorted in
+/// natural order of the full paths, so a folder's files stay together).
 /// Throws lumen::InputError("path '<spec>': no file matches ...") when the list is empty.
-[[nodiscard]] std::vector<std::filesystem::path> expand_input_path(std::string_view spec,
-                                                                   const std::vector<std::string>& extensions);
+[[nodiscard]] std::vector<std::filesystem::path>
+expand_input_path(std::string_view spec, const std::vector<std::string>& extensions, bool recursive = false);
 
 } // namespace lumen

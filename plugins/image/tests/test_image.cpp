@@ -1,19 +1,25 @@
 // Unit tests for the `image` set: to8bit mapping end points, percentiles on known data,
 // sampling of large images, constant images, NaN and infinity handling, per-channel ranges,
-// and the image.to8bit stage driven directly.
+// and the image.to8bit stage driven directly; image.downsample geometry (Sony, Fuji) and
+// frequency response; image.scale ranges (minmax, percentile, asinh by hand, the fallback).
 //
 // Run: build/bin/test_image   (or ctest -R image)
 // The stage under test is used in pipelines like:
 //   - id: stretch
 //     use: image.to8bit
 //     with: {mode: minmax}
+#include "downsample.hpp"
 #include "image_stages.hpp"
 #include "lumen/testing.hpp"
+#include "parallel.hpp"
+#include "scale.hpp"
 #include "to8bit.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <numeric>
 #include <random>
 #include <string>
@@ -129,6 +135,25 @@ TEST_CASE("large images are sampled at a stride that avoids mosaic and channel p
   CHECK(r[0].high == 1000.0);
 }
 
+TEST_CASE("ranges found with a pool equal those found on one thread", "[image][to8bit]") {
+  lumen::Array a(lumen::DType::f32, lumen::Shape{1500, 1100}); // above 2^20 values: sampled
+  auto v = a.writable<float>();
+  for (std::int64_t i = 0; i < a.size(); ++i)
+    v.data()[i] = i % 997 == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>((i * 7919) % 100003);
+  const auto pool = lumen::image::make_row_pool(2);
+  for (const double lo : {0.5, 1.0, 30.0})
+    for (const double hi : {99.0, 99.9}) {
+      StretchOptions o;
+      o.low_percentile = lo;
+      o.high_percentile = hi;
+      const auto one = lumen::image::find_ranges(a, o);
+      const auto two = lumen::image::find_ranges(a, o, pool.get());
+      CHECK(one[0].low == two[0].low);
+      CHECK(one[0].high == two[0].high);
+      CHECK(one[0].low < one[0].high);
+    }
+}
+
 TEST_CASE("a constant image maps to 0 without dividing by zero", "[image][to8bit]") {
   const auto a = make<float>({2, 2}, {7.f, 7.f, 7.f, 7.f});
   for (const auto mode : {StretchMode::minmax, StretchMode::percentile}) {
@@ -230,9 +255,376 @@ TEST_CASE("image.to8bit fails an item without an image", "[image][stage]") {
   CHECK_THROWS_AS(stage.process(item, out), lumen::InputError);
 }
 
-TEST_CASE("the image plugin descriptor lists image.to8bit", "[image][plugin]") {
+TEST_CASE("the vectorised mapping equals the documented rule, also at half-way points and with threads",
+          "[image][to8bit]") {
+  std::vector<float> v;
+  for (int k = 0; k <= 255; ++k) v.push_back((static_cast<float>(k) + 0.5f) / 255.f); // near half-way points
+  for (int k = 0; k < 5000; ++k) v.push_back(static_cast<float>((k * 7919) % 10007) / 9000.f - 0.05f);
+  v.push_back(std::numeric_limits<float>::quiet_NaN());
+  v.push_back(std::numeric_limits<float>::infinity());
+  v.push_back(-std::numeric_limits<float>::infinity());
+  const auto a = make<float>({1, static_cast<std::int64_t>(v.size())}, v);
+  const auto pool = lumen::image::make_row_pool(2);
+  for (const Range r : {Range{0.0, 1.0}, Range{0.1, 0.85}, Range{-0.25, 0.25}}) {
+    const auto got = u8_values(lumen::image::apply_ranges(a, {r}, pool.get()));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      int want = 0;
+      if (!std::isnan(v[i])) {
+        const double t = (static_cast<double>(v[i]) - r.low) * 255.0 / (r.high - r.low);
+        want = t <= 0 ? 0 : t >= 255 ? 255 : static_cast<int>(t + 0.5);
+      }
+      REQUIRE(got[i] == want);
+    }
+  }
+}
+
+TEST_CASE("image.to8bit mode fixed maps low..high to 0..255 for every image", "[image][stage]") {
+  lumen::image::To8Bit stage;
+  stage.mode.assign(lumen::ParamValue{std::string("fixed")});
+  stage.validate();
+  lumen::Item item("scaled");
+  item.set("image", make<float>({1, 5}, {-0.5f, 0.f, 0.5f, 1.f, 2.f}));
+  Collect out;
+  stage.process(item, out);
+  REQUIRE(out.items.size() == 1);
+  CHECK(u8_values(out.items[0].array("image")) == std::vector<int>{0, 0, 128, 255, 255});
+  CHECK(out.items[0].meta.get_number("to8bit_low") == 0.0);
+  CHECK(out.items[0].meta.get_number("to8bit_high") == 1.0);
+
+  stage.low.assign(lumen::ParamValue{2.0});
+  try {
+    stage.validate();
+    FAIL("no error");
+  } catch (const lumen::ConfigError& e) {
+    CHECK(e.param() == "high");
+    CHECK(std::string(e.what()).find("low 2 and high 1") != std::string::npos);
+  }
+}
+
+// ---- image.downsample ----------------------------------------------------------------------------
+
+namespace {
+
+// An (h, w) f32 image of a cosine along x with `cycles` per pixel, amplitude 1.
+lumen::Array cosine_x(std::int64_t h, std::int64_t w, double cycles) {
+  lumen::Array a(lumen::DType::f32, lumen::Shape{h, w});
+  auto v = a.writable<float>();
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x)
+      v.at(y, x) = static_cast<float>(std::cos(2 * std::numbers::pi * cycles * static_cast<double>(x) + 0.3));
+  return a;
+}
+
+// Amplitude of the (aliased) sinusoid left in the interior, from its RMS: sqrt(2 mean(v^2)) over
+// rows [margin, h - margin) and `len` columns from `margin` (len: whole periods of the output
+// frequency, so the estimate is exact for any phase).
+double interior_amplitude(const lumen::Array& a, std::int64_t margin, std::int64_t len) {
+  const auto v = a.view<float>();
+  double sum = 0;
+  std::int64_t n = 0;
+  for (std::int64_t y = margin; y < a.dim(0) - margin; ++y)
+    for (std::int64_t x = margin; x < margin + len; ++x, ++n) sum += double(v.at(y, x)) * double(v.at(y, x));
+  return n ? std::sqrt(2 * sum / double(n)) : 0.0;
+}
+
+} // namespace
+
+TEST_CASE("downsampling keeps the Sony and Fuji geometries of the issue", "[image][downsample]") {
+  const auto sony =
+      lumen::image::downsample(lumen::Array(lumen::DType::u16, lumen::Shape{2848, 4256, 3}).slice(0, 8), 2);
+  CHECK(sony.shape() == lumen::Shape{4, 2128, 3}); // 8 rows of the frame: a cheap check of the width
+  const auto full_sony = lumen::image::downsample(lumen::Array(lumen::DType::u8, lumen::Shape{2848, 4256}), 2);
+  CHECK(full_sony.shape() == lumen::Shape{1424, 2128});
+  const auto fuji = lumen::image::downsample(lumen::Array(lumen::DType::u8, lumen::Shape{4032, 6032}), 4);
+  CHECK(fuji.shape() == lumen::Shape{1008, 1508});
+  CHECK(fuji.dtype() == lumen::DType::f32);
+  CHECK(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{9, 11}), 4).shape() ==
+        lumen::Shape{2, 2});
+}
+
+TEST_CASE("the Lanczos-3 taps are normalised and symmetric about the block centre", "[image][downsample]") {
+  for (const int f : {1, 2, 3, 4, 5}) {
+    const auto t = lumen::image::lanczos_taps(f);
+    double sum = 0;
+    for (const float w : t.weights) sum += w;
+    CHECK(sum == Approx(1.0).epsilon(1e-6));
+    const std::size_t n = t.weights.size();
+    for (std::size_t k = 0; k < n / 2; ++k) CHECK(t.weights[k] == Approx(t.weights[n - 1 - k]).margin(1e-7));
+    // Block centre: output 0 is centred at (f - 1) / 2.
+    double centre = 0;
+    for (std::size_t k = 0; k < n; ++k) centre += t.weights[k] * static_cast<double>(t.offset + std::int64_t(k));
+    CHECK(centre == Approx(0.5 * f - 0.5).margin(1e-5));
+  }
+  CHECK(lumen::image::mirror_index(-1, 5) == 1);
+  CHECK(lumen::image::mirror_index(-2, 5) == 2);
+  CHECK(lumen::image::mirror_index(5, 5) == 3);
+  CHECK(lumen::image::mirror_index(9, 5) == 1);
+  CHECK(lumen::image::mirror_index(-7, 5) == 1);
+  CHECK(lumen::image::mirror_index(3, 1) == 0);
+}
+
+TEST_CASE("downsampling suppresses a sinusoid above the new Nyquist and passes one below", "[image][downsample]") {
+  for (const int f : {2, 4}) {
+    const double nyquist = 0.5 / f; // cycles per input pixel after downsampling
+    const std::int64_t w = 1024, margin = 8;
+    // 1.5 x the new Nyquist would alias to 0.5 x Nyquist: it must be (nearly) gone.
+    const std::int64_t len = (w / f - 2 * margin) / 20 * 20; // whole periods of 4 and 2.5 output pixels
+    const double above = interior_amplitude(lumen::image::downsample(cosine_x(128, w, 1.5 * nyquist), f), margin, len);
+    CHECK(above < 0.05);
+    CHECK(above > 0.0); // the interior is not empty: some residue remains
+    // 0.5 x the new Nyquist passes.
+    const double below = interior_amplitude(lumen::image::downsample(cosine_x(128, w, 0.5 * nyquist), f), margin, len);
+    CHECK(below > 0.9);
+    CHECK(below < 1.02);
+    // Pixel skipping would keep 1.5 x Nyquist at full amplitude, and a block mean at 1.2 x
+    // Nyquist keeps about half of it: the reason for the windowed sinc.
+    const double nu = 1.2 * nyquist;
+    double box = std::abs(std::sin(std::numbers::pi * f * nu) / (f * std::sin(std::numbers::pi * nu)));
+    CHECK(box > 0.4);
+    const double lanczos = interior_amplitude(lumen::image::downsample(cosine_x(128, w, nu), f), margin, len);
+    CHECK(lanczos < 0.25);
+  }
+  // Vertical too: the transposed pattern.
+  lumen::Array a(lumen::DType::f32, lumen::Shape{512, 16});
+  auto v = a.writable<float>();
+  for (std::int64_t y = 0; y < 512; ++y)
+    for (std::int64_t x = 0; x < 16; ++x)
+      v.at(y, x) = static_cast<float>(std::cos(2 * std::numbers::pi * 0.375 * double(y)));
+  const auto vertical = lumen::image::downsample(a, 2); // (256, 8): rows carry the pattern
+  double peak = 0;
+  for (std::int64_t y = 8; y < 248; ++y) peak = std::max(peak, std::abs(double(vertical.view<float>().at(y, 4))));
+  CHECK(peak < 0.05);
+}
+
+TEST_CASE("downsampling keeps constants, channels apart, and is the same on any thread count", "[image][downsample]") {
+  lumen::Array rgb(lumen::DType::f32, lumen::Shape{40, 52, 3});
+  auto v = rgb.writable<float>();
+  for (std::int64_t i = 0; i < rgb.size(); ++i) v.data()[i] = static_cast<float>(10 * (i % 3 + 1));
+  const auto out = lumen::image::downsample(rgb, 4);
+  REQUIRE(out.shape() == lumen::Shape{10, 13, 3});
+  const auto o = out.view<float>();
+  for (std::int64_t i = 0; i < out.size(); ++i) REQUIRE(o.data()[i] == Approx(10 * (i % 3 + 1)).epsilon(1e-6));
+
+  const auto noise = cosine_x(301, 207, 0.37);
+  const auto one = lumen::image::downsample(noise, 3);
+  const auto pool = lumen::image::make_row_pool(3);
+  const auto three = lumen::image::downsample(noise, 3, pool.get());
+  REQUIRE(one.shape() == three.shape());
+  CHECK(std::equal(one.view<float>().begin(), one.view<float>().end(), three.view<float>().begin()));
+
+  CHECK_THROWS_AS(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{3, 3}), 4), lumen::InputError);
+  CHECK_THROWS_AS(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{2, 3, 3, 3}), 2),
+                  lumen::InputError);
+  CHECK_THROWS_WITH(lumen::image::downsample(lumen::Array(lumen::DType::f32, lumen::Shape{9, 64, 64}), 2),
+                    Catch::Contains("stack of frames"));
+}
+
+TEST_CASE("image.downsample takes the factor from meta and refuses CFA mosaics", "[image][downsample][stage]") {
+  lumen::image::Downsample stage;
+  TestContext ctx;
+  stage.attach(ctx);
+  stage.start();
+  Collect out;
+  lumen::Item item("photo");
+  item.set("image", lumen::Array(lumen::DType::f32, lumen::Shape{16, 24, 3}));
+  item.meta.set("downsample_factor", std::int64_t{4});
+  stage.process(item, out);
+  REQUIRE(out.items.size() == 1);
+  CHECK(out.items[0].array("image").shape() == lumen::Shape{4, 6, 3});
+  CHECK(out.items[0].meta.get_int("downsample_applied") == 4);
+  CHECK(out.items[0].meta.get_string("downsample_filter") == "lanczos3");
+
+  lumen::Item bare("bare");
+  bare.set("image", lumen::Array(lumen::DType::f32, lumen::Shape{16, 24}));
+  try {
+    stage.process(bare, out);
+    FAIL("no error");
+  } catch (const lumen::InputError& e) {
+    CHECK(std::string(e.what()).find("no meta downsample_factor") != std::string::npos);
+    CHECK(std::string(e.what()).find("set factor") != std::string::npos);
+  }
+  lumen::Item mosaic("mosaic");
+  mosaic.set("image", lumen::Array(lumen::DType::u16, lumen::Shape{16, 24}));
+  mosaic.meta.set("cfa", "RGGB");
+  mosaic.meta.set("downsample_factor", std::int64_t{2});
+  try {
+    stage.process(mosaic, out);
+    FAIL("no error");
+  } catch (const lumen::InputError& e) {
+    CHECK(std::string(e.what()).find("calib.demosaic") != std::string::npos);
+  }
+  lumen::Item odd("odd");
+  odd.set("image", lumen::Array(lumen::DType::f32, lumen::Shape{16, 24}));
+  odd.meta.set("downsample_factor", 2.5);
+  CHECK_THROWS_WITH(stage.process(odd, out), Catch::Contains("whole number"));
+}
+
+// ---- image.scale ---------------------------------------------------------------------------------
+
+namespace {
+
+using lumen::image::ScaleMode;
+using lumen::image::ScaleOptions;
+
+std::vector<float> f32_values(const lumen::Array& a) {
+  const auto v = a.view<float>();
+  return {v.begin(), v.end()};
+}
+
+} // namespace
+
+TEST_CASE("scale minmax and percentile map their ranges linearly onto [0, 1]", "[image][scale]") {
+  const auto a = make<std::uint16_t>({1, 5}, {10, 20, 30, 40, 50});
+  std::vector<lumen::image::ChannelScale> plan;
+  const auto out = lumen::image::scale01(a, ScaleOptions{}, &plan);
+  CHECK(out.dtype() == lumen::DType::f32);
+  CHECK(f32_values(out) == std::vector<float>{0.f, 0.25f, 0.5f, 0.75f, 1.f});
+  CHECK(plan[0].method == "minmax");
+
+  std::vector<float> values(1000);
+  std::iota(values.begin(), values.end(), 0.f); // 0..999
+  ScaleOptions o;
+  o.mode = ScaleMode::percentile; // 1, 99: numpy gives 9.99 and 989.01
+  const auto p = lumen::image::scale01(make<float>({10, 100}, values), o, &plan);
+  CHECK(plan[0].range.low == Approx(9.99));
+  CHECK(plan[0].range.high == Approx(989.01));
+  const auto pv = f32_values(p);
+  CHECK(pv[0] == 0.f);   // clipped
+  CHECK(pv[999] == 1.f); // clipped
+  CHECK(pv[500] == Approx((500 - 9.99) / (989.01 - 9.99)).epsilon(1e-6));
+}
+
+TEST_CASE("scale asinh matches the formula by hand", "[image][scale]") {
+  std::vector<float> values(11);
+  std::iota(values.begin(), values.end(), 0.f); // 0..10
+  ScaleOptions o;
+  o.mode = ScaleMode::asinh;
+  o.low_percentile = 0; // low 0, high 10
+  o.high_percentile = 100;
+  o.softening = 0.1; // relative: s = 1
+  std::vector<lumen::image::ChannelScale> plan;
+  const auto out = f32_values(lumen::image::scale01(make<float>({1, 11}, values), o, &plan));
+  CHECK(plan[0].method == "asinh");
+  CHECK(plan[0].softening == Approx(1.0));
+  CHECK(plan[0].table_error < 1e-6);
+  for (int x = 0; x <= 10; ++x) CHECK(out[std::size_t(x)] == Approx(std::asinh(x) / std::asinh(10.0)).margin(2e-6));
+
+  o.softening_relative = false; // absolute s = 0.25 in data units
+  o.softening = 0.25;
+  const auto abs_out = f32_values(lumen::image::scale01(make<float>({1, 11}, values), o, &plan));
+  CHECK(plan[0].softening == 0.25);
+  CHECK(abs_out[3] == Approx(std::asinh(3 / 0.25) / std::asinh(10 / 0.25)).margin(2e-6));
+
+  // Values between table nodes, a wide range and a tiny softening: still within 1e-5.
+  std::vector<float> fine(1000);
+  for (std::size_t i = 0; i < fine.size(); ++i) fine[i] = static_cast<float>(i) * 7.3137f;
+  o.softening = 0.001;
+  o.softening_relative = true;
+  const auto fine_out = f32_values(lumen::image::scale01(make<float>({1, 1000}, fine), o, &plan));
+  const double lo = plan[0].range.low, hi = plan[0].range.high, s = plan[0].softening;
+  for (std::size_t i = 0; i < fine.size(); ++i)
+    REQUIRE(fine_out[i] ==
+            Approx(std::clamp(std::asinh((fine[i] - lo) / s) / std::asinh((hi - lo) / s), 0.0, 1.0)).margin(1e-5));
+}
+
+TEST_CASE("scale asinh falls back to a percentile clip when its range is degenerate", "[image][scale]") {
+  std::vector<float> values(1000, 5.f); // 99.4% sky at 5, a few stars
+  for (int i = 0; i < 6; ++i) values[std::size_t(i * 150)] = 100.f + i;
+  ScaleOptions o;
+  o.mode = ScaleMode::asinh; // p1 == p99 == 5
+  std::vector<lumen::image::ChannelScale> plan;
+  const auto out = f32_values(lumen::image::scale01(make<float>({10, 100}, values), o, &plan));
+  CHECK(plan[0].method == "percentile");
+  CHECK(plan[0].fallback.find("degenerate") != std::string::npos);
+  CHECK(plan[0].range.low == 5.0); // fallback 0..100: min..max
+  CHECK(plan[0].range.high == 105.0);
+  CHECK(out[0] == 1.0f - 5.f / 100.f);
+  CHECK(out[1] == 0.f);
+
+  const auto flat = f32_values(lumen::image::scale01(make<float>({1, 3}, {2.f, 2.f, 2.f}), o, &plan));
+  CHECK(flat == std::vector<float>{0.f, 0.f, 0.f});
+}
+
+TEST_CASE("scale keeps NaN, per-channel ranges, and threads do not change the result", "[image][scale]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto out = f32_values(lumen::image::scale01(make<float>({1, 3}, {nan, 0.f, 2.f}), ScaleOptions{}));
+  CHECK(std::isnan(out[0]));
+  CHECK(out[2] == 1.f);
+
+  ScaleOptions o;
+  o.per_channel = true;
+  std::vector<lumen::image::ChannelScale> plan;
+  const auto rgb = f32_values(lumen::image::scale01(make<float>({1, 2, 3}, {0, 100, 5, 10, 200, 7}), o, &plan));
+  REQUIRE(plan.size() == 3);
+  CHECK(rgb == std::vector<float>{0.f, 0.f, 0.f, 1.f, 1.f, 1.f});
+
+  lumen::Array big(lumen::DType::f32, lumen::Shape{700, 300});
+  auto v = big.writable<float>();
+  for (std::int64_t i = 0; i < big.size(); ++i) v.data()[i] = static_cast<float>((i * 7919) % 10007);
+  o.mode = ScaleMode::asinh;
+  o.per_channel = false;
+  const auto pool = lumen::image::make_row_pool(2);
+  const auto a1 = lumen::image::scale01(big, o);
+  const auto a2 = lumen::image::scale01(big, o, nullptr, pool.get());
+  CHECK(std::equal(a1.view<float>().begin(), a1.view<float>().end(), a2.view<float>().begin()));
+}
+
+TEST_CASE("scale works in place on an f32 image no one else holds, never on a shared one", "[image][scale]") {
+  lumen::Array a = make<float>({1, 3}, {0.f, 5.f, 10.f});
+  const lumen::Array other = a;
+  const auto out = lumen::image::scale01(a, ScaleOptions{});
+  CHECK(f32_values(out) == std::vector<float>{0.f, 0.5f, 1.f});
+  CHECK(f32_values(other) == std::vector<float>{0.f, 5.f, 10.f});
+  lumen::Array alone = make<float>({1, 3}, {0.f, 5.f, 10.f});
+  const void* storage = alone.raw();
+  const auto in_place = lumen::image::scale01(std::move(alone), ScaleOptions{});
+  CHECK(in_place.raw() == storage);
+  CHECK(f32_values(in_place) == std::vector<float>{0.f, 0.5f, 1.f});
+}
+
+TEST_CASE("image.scale records its mapping in meta and checks its parameters", "[image][scale][stage]") {
+  lumen::image::Scale stage;
+  stage.mode.assign(lumen::ParamValue{std::string("asinh")});
+  stage.validate();
+  TestContext ctx;
+  stage.attach(ctx);
+  stage.start();
+  lumen::Item item("sky");
+  std::vector<float> values(100);
+  std::iota(values.begin(), values.end(), 0.f);
+  item.set("image", make<float>({10, 10}, values));
+  item.meta.set("units", "electrons");
+  Collect out;
+  stage.process(item, out);
+  REQUIRE(out.items.size() == 1);
+  const auto& m = out.items[0].meta;
+  CHECK(m.get_string("units") == "normalized");
+  CHECK(m.get_string("scale_method") == "asinh");
+  CHECK(m.get_number("scale_low") == Approx(0.99));
+  CHECK(m.get_number("scale_high") == Approx(98.01));
+  CHECK(m.get_number("scale_softening") == Approx(0.1 * (98.01 - 0.99)));
+  CHECK(!m.has("scale_fallback"));
+
+  stage.softening.assign(lumen::ParamValue{0.0});
+  CHECK_THROWS_WITH(stage.validate(), Catch::Contains("softening must be > 0"));
+  lumen::image::Scale bad;
+  bad.mode.assign(lumen::ParamValue{std::string("percentile")});
+  bad.low_percentile.assign(lumen::ParamValue{99.0});
+  bad.high_percentile.assign(lumen::ParamValue{1.0});
+  try {
+    bad.validate();
+    FAIL("no error");
+  } catch (const lumen::ConfigError& e) {
+    CHECK(e.param() == "high_percentile");
+    CHECK(std::string(e.what()).find("greater than low_percentile") != std::string::npos);
+  }
+}
+
+TEST_CASE("the image plugin descriptor lists its stages", "[image][plugin]") {
   const auto* table = static_cast<const lumen::StageTable*>(lumen_plugin_descriptor()->stage_table);
-  REQUIRE(table->stages.size() == 1);
+  REQUIRE(table->stages.size() == 3);
   CHECK(table->stages[0].name == "image.to8bit");
-  CHECK(table->stages[0].concurrent);
+  CHECK(table->stages[1].name == "image.downsample");
+  CHECK(table->stages[2].name == "image.scale");
+  for (const auto& s : table->stages) CHECK(s.concurrent);
 }

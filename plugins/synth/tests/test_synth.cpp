@@ -317,7 +317,7 @@ TEST_CASE("the synth plugin descriptor lists every stage", "[synth][plugin]") {
     for (const lumen::ParamBase* p : stage->params()) CHECK_FALSE(p->spec().doc.empty());
   }
   CHECK(names == std::vector<std::string>{"synth.starfield", "synth.items", "synth.noop", "synth.photon_movie",
-                                          "synth.ptycho_scan"});
+                                          "synth.ptycho_scan", "synth.multidomain"});
 }
 
 TEST_CASE("synth.photon_movie emits blocks of frames with their first index and the truth", "[synth][photon]") {
@@ -399,4 +399,68 @@ TEST_CASE("synth.ptycho_scan: diffraction blocks with positions, shared dark and
   CHECK(items[1].meta.get_int("scan_frames") == 10);
   CHECK(items[0].array("dark").raw() == items[2].array("dark").raw()); // shared, not copied
   CHECK(items[0].meta.get_number("energy_eV") == 700.0);
+}
+
+TEST_CASE("synth.multidomain: the SID, BioSR and HLA trees with matching clean/noisy scenes", "[synth][multidomain]") {
+  TestContext ctx;
+  lumen::synth::Multidomain photo;
+  photo.scenes.assign(lumen::ParamValue{std::int64_t{1}});
+  photo.photo_height.assign(lumen::ParamValue{std::int64_t{48}});
+  photo.photo_width.assign(lumen::ParamValue{std::int64_t{60}});
+  auto items = lumen::testing::read_all(photo, ctx);
+  std::vector<std::string> paths;
+  for (const auto& it : items) paths.push_back(*it.meta.get_string("tree_path"));
+  CHECK(paths == std::vector<std::string>{"SID/Sony/short/00001_00_0.04s.dng", "SID/Sony/short/00001_01_0.04s.dng",
+                                          "SID/Sony/long/00001_00_10s.dng", "SID/Fuji/short/00001_00_0.04s.dng",
+                                          "SID/Fuji/short/00001_01_0.04s.dng", "SID/Fuji/long/00001_00_10s.dng"});
+  REQUIRE(items.size() == 6);
+  CHECK(items[0].meta.get_string("model") == "ILCE-7SM2");
+  CHECK(items[0].meta.get_string("cfa") == "RGGB");
+  CHECK(items[0].meta.get_number("iso") == 4000);
+  CHECK(items[5].meta.get_string("cfa") == "XTRANS");
+  CHECK(items[5].meta.get_string("model") == "X-T30");
+  // Same scene, different light: the long frame's mean above black is ~exposure_ratio times the
+  // short frame's (in electrons: ADU above black x gain).
+  const auto mean_e = [](const lumen::Item& it) {
+    const auto v = it.array("image").view<std::uint16_t>();
+    double s = 0;
+    for (auto x : v) s += x;
+    return (s / static_cast<double>(v.size()) - *it.meta.get_number("black_level")) *
+           *it.meta.get_number("true_gain_e_per_adu");
+  };
+  CHECK(mean_e(items[2]) / mean_e(items[0]) == Approx(250).epsilon(0.15));
+  // The two noisy shots of a scene differ only by noise.
+  CHECK_FALSE(lumen::test::same_pixels(items[0].array("image"), items[1].array("image")));
+
+  lumen::synth::Multidomain micro;
+  micro.domain.assign(lumen::ParamValue{std::string("microscopy")});
+  micro.scenes.assign(lumen::ParamValue{std::int64_t{1}});
+  micro.noisy_per_scene.assign(lumen::ParamValue{std::int64_t{1}});
+  micro.micro_size.assign(lumen::ParamValue{std::int64_t{32}});
+  items = lumen::testing::read_all(micro, ctx);
+  paths.clear();
+  for (const auto& it : items) paths.push_back(*it.meta.get_string("tree_path"));
+  CHECK(paths == std::vector<std::string>{"microscopy/structures/Microtubules/Cell_01/RawSIMData_gt.mrc",
+                                          "microscopy/structures/Microtubules/Cell_01/RawSIMData_level_01.mrc",
+                                          "microscopy/structures/ER/Cell_01/GTSIM_level_01.mrc",
+                                          "microscopy/structures/ER/Cell_01/RawGTSIMData_level_01.mrc"});
+  REQUIRE(items[0].array("image").shape() == lumen::Shape{9, 32, 32});
+  // Stripe illumination: the 3 phases of one angle sum to a flat illumination, so frames differ.
+  CHECK_FALSE(lumen::test::same_pixels(items[0].array("image").slice(0, 1), items[0].array("image").slice(1, 2)));
+
+  lumen::synth::Multidomain astro;
+  astro.domain.assign(lumen::ParamValue{std::string("astronomy")});
+  astro.scenes.assign(lumen::ParamValue{std::int64_t{1}});
+  astro.astro_size.assign(lumen::ParamValue{std::int64_t{64}});
+  items = lumen::testing::read_all(astro, ctx);
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].meta.get_string("tree_path") == "astronomy/hla_associations/jsyn0001_detection_sci.fits");
+  CHECK(items[1].meta.get_string("true_data_type") == "noisy");
+  CHECK(items[1].meta.get_string("INSTRUME") == "ACS");
+  CHECK(items[1].meta.get_number("READNSEA") == 3.5);
+  CHECK(items[0].array("image").dtype() == lumen::DType::f32);
+
+  lumen::synth::Multidomain bad;
+  bad.photo_width.assign(lumen::ParamValue{std::int64_t{100}});
+  CHECK_THROWS_WITH(bad.validate(), Catch::Contains("photo_width") && Catch::Contains("multiple of 6"));
 }

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The tiles benchmark of issue 4, end to end through the real `lumen` binary:
+#
+#   a 4096 x 4096 float32 FITS (synth.starfield + fits.write: bench/tiles/make-input.yaml) cut into
+#   256 tiles of 256 x 256 (stride mode), asinh scaling, no cosmic-ray removal, --threads 2:
+#     - Lumen: bench/tiles/astro-bench.yaml (fits.read -> calib.electrons {gain 1} -> image.scale
+#       {asinh} -> image.to8bit -> tile.label -> tile.grid -> tile.split -> tile.write), wall time
+#       of the whole `lumen run` process (start-up and plugin loading included);
+#     - the Python baseline, bench/tiles/reference.py (numpy + astropy + Pillow, same steps, PNGs
+#       saved with Pillow compress_level=1), wall time of the whole process, 1 and 2 saving threads;
+#     - "just encoding those PNG tiles": bench_png_encode re-encodes the u8 tiles of the Lumen run
+#       with libpng (the png set's encoder, level 1, filter none) on 2 threads, into /dev/null and
+#       into files (temporary name + rename, as tile.write does).
+#   Medians of ROUNDS rounds; the FITS file is re-read into the page cache before every run.
+#   Then the memory check: peak RSS (/usr/bin/time) of astro-bench.yaml on 2 and on 200 small FITS
+#   files (512 x 512 float32): it must not grow with the number of files.
+#
+#   bench/tiles/tiles_bench.sh                     # needs a Release build in build/ (make build)
+#   BUILD=build-x ROUNDS=3 WORK=/tmp/tb bench/tiles/tiles_bench.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${BUILD:-$repo/build}
+lumen=$build/bin/lumen
+encoder=$build/bin/bench_png_encode
+work=${WORK:-/tmp/lumen-tiles-bench}
+rounds=${ROUNDS:-5}
+threads=${THREADS:-2}
+python=/usr/bin/python3
+[[ -x $lumen ]] || { echo "error: $lumen not built (make build)" >&2; exit 1; }
+[[ -x $encoder ]] || { echo "error: $encoder not built (cmake --build $build --target bench_png_encode)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+$python -c 'import numpy, astropy, PIL' 2>/dev/null || { echo "error: needs python3-numpy, python3-astropy, python3-pil" >&2; exit 1; }
+mkdir -p "$work"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); lumen --threads $threads"
+
+big=$work/big/outputs/sky_0000.fits
+if [[ ! -f $big ]]; then
+  echo "making the input (4096 x 4096 float32 FITS) ..."
+  "$lumen" run "$here/make-input.yaml" --run-dir "$work/big" --no-progress >/dev/null 2>&1
+fi
+warm() { cat "$@" >/dev/null; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# lumen_run RUN_DIR INPUT [--set ...]: wall seconds into $wall, peak KB into $rss
+lumen_run() {
+  local dir=$1 input=$2 t0
+  shift 2
+  rm -rf "$dir"
+  t0=$(now)
+  /usr/bin/time -f "%M" -o "$work/rss.txt" "$lumen" run "$here/astro-bench.yaml" --set "vars.input=$input" \
+    --threads "$threads" --run-dir "$dir" --no-progress --log-level warn "$@" >"$work/lumen.log" 2>&1 ||
+    { cat "$work/lumen.log" >&2; echo "error: lumen run failed" >&2; exit 1; }
+  wall=$(since "$t0")
+  rss=$(tail -n 1 "$work/rss.txt")
+}
+
+# py_run THREADS: wall seconds into $wall
+py_run() {
+  local t0
+  rm -rf "$work/ref"
+  t0=$(now)
+  $python "$here/reference.py" "$big" "$work/ref" --threads "$1" >"$work/ref.log"
+  wall=$(since "$t0")
+}
+
+lu_t=() rle_t=() py1_t=() py2_t=()
+rm -f "$work"/encode_*.json
+for ((r = 1; r <= rounds; r++)); do
+  warm "$big"; lumen_run "$work/lumen-rle" "$big" --set write.strategy=rle; rle_t+=("$wall")
+  warm "$big"; lumen_run "$work/lumen" "$big"; lu_t+=("$wall"); lu_rss=$rss
+  warm "$big"; py_run 1; py1_t+=("$wall")
+  warm "$big"; py_run 2; py2_t+=("$wall")
+  # Encode only, in the same round (contention from other work hits every measurement alike).
+  "$encoder" --tiles "$work/lumen/outputs/png_tiles" --benchmark_format=json >"$work/encode_$r.json" 2>/dev/null
+done
+tiles=$(find "$work/lumen/outputs/png_tiles" -name '*.png' | wc -l)
+ref_tiles=$(find "$work/ref/png_tiles" -name '*.png' | wc -l)
+lu=$(echo "${lu_t[*]}" | median)
+rle=$(echo "${rle_t[*]}" | median)
+py1=$(echo "${py1_t[*]}" | median)
+py2=$(echo "${py2_t[*]}" | median)
+
+# Encode only: the same u8 tiles, libpng level 1, filter none; medians over the rounds.
+read -r enc1 enc2 files2 rle1 rle2 rlefiles2 < <($python - "$work"/encode_*.json <<'PY'
+import json, statistics, sys
+times = {}
+for f in sys.argv[1:]:
+    for b in json.load(open(f))["benchmarks"]:
+        times.setdefault(b["name"], []).append(b["real_time"] / 1000.0)
+names = ["BM_EncodeTiles/1/0", "BM_EncodeTiles/2/0", "BM_EncodeTilesToFiles/2/0",
+         "BM_EncodeTiles/1/3", "BM_EncodeTiles/2/3", "BM_EncodeTilesToFiles/2/3"]
+print(" ".join("%.3f" % statistics.median(times[n + "/real_time"]) for n in names))
+PY
+)
+
+echo
+echo "4096 x 4096 float32 FITS -> $tiles PNG tiles of 256 x 256 (Python: $ref_tiles), medians of $rounds runs:"
+printf '  %-58s %8s s\n' "lumen run astro-bench.yaml --threads $threads (whole process)" "$lu"
+printf '  %-58s %8s s\n' "reference.py (numpy + astropy + Pillow), 1 thread" "$py1"
+printf '  %-58s %8s s\n' "reference.py, PNGs saved from 2 threads" "$py2"
+printf '  %-58s %8s s\n' "encode only: libpng level 1, filter none, 1 thread" "$enc1"
+printf '  %-58s %8s s\n' "encode only: 2 threads, into /dev/null" "$enc2"
+printf '  %-58s %8s s\n' "encode only: 2 threads, into files (temp name + rename)" "$files2"
+awk -v lu="$lu" -v p1="$py1" -v p2="$py2" -v e="$enc2" -v f="$files2" -v n="$tiles" 'BEGIN {
+  best = p1 < p2 ? p1 : p2
+  printf "  Lumen: %.0f tiles/s; %.1fx faster than the faster Python run (target >= 6x)\n", n / lu, best / lu
+  printf "  Lumen / encode only: %.2fx of pure encoding, %.2fx of encoding into files (target <= 1.5x)\n", lu / e, lu / f
+}'
+echo "with tile.write strategy: rle (zlib Z_RLE; Pillow above keeps zlib's default strategy):"
+printf '  %-58s %8s s\n' "lumen run astro-bench.yaml --set write.strategy=rle" "$rle"
+printf '  %-58s %8s s\n' "encode only, rle: 1 thread" "$rle1"
+printf '  %-58s %8s s\n' "encode only, rle: 2 threads, into /dev/null" "$rle2"
+printf '  %-58s %8s s\n' "encode only, rle: 2 threads, into files" "$rlefiles2"
+awk -v lu="$rle" -v p1="$py1" -v p2="$py2" -v e="$rle2" -v f="$rlefiles2" -v n="$tiles" -v a="$(du -sb "$work/lumen/outputs/png_tiles" | cut -f1)" -v b="$(du -sb "$work/lumen-rle/outputs/png_tiles" | cut -f1)" 'BEGIN {
+  best = p1 < p2 ? p1 : p2
+  printf "  Lumen (rle): %.0f tiles/s; %.1fx faster than the faster Python run\n", n / lu, best / lu
+  printf "  Lumen (rle) / encode only (rle): %.2fx of pure encoding, %.2fx of encoding into files\n", lu / e, lu / f
+  printf "  PNG bytes: default %.1f MB, rle %.1f MB (%+.1f%%)\n", a / 1e6, b / 1e6, 100 * (b - a) / a
+}'
+echo "  Lumen peak RSS: $((lu_rss / 1024)) MiB"
+
+# Same pixels? reference.py with percentiles from Lumen's fixed-stride sample, tile by tile.
+rm -rf "$work/ref-sample"
+$python "$here/reference.py" "$big" "$work/ref-sample" --sample-like-lumen >/dev/null
+$python - "$work/lumen/outputs/png_tiles" "$work/ref-sample/png_tiles" <<'PY'
+import glob, os, re, sys
+import numpy as np
+from PIL import Image
+def tiles(root):
+    return {re.search(r"_t(\d+_\d+)\.png$", f).group(1): f for f in glob.glob(root + "/**/*.png", recursive=True)}
+a, b = tiles(sys.argv[1]), tiles(sys.argv[2])
+assert a.keys() == b.keys(), "different tile sets"
+worst, equal, total = 0, 0, 0
+for k in a:
+    x = np.asarray(Image.open(a[k]), dtype=np.int16)
+    y = np.asarray(Image.open(b[k]), dtype=np.int16)
+    d = np.abs(x - y)
+    worst, equal, total = max(worst, int(d.max())), equal + int((d == 0).sum()), total + d.size
+print("  Lumen tiles vs reference.py --sample-like-lumen: %d tiles, max |difference| %d level(s), %.2f%% of pixels equal"
+      % (len(a), worst, 100.0 * equal / total))
+PY
+echo
+echo "per stage (last Lumen run; busy = the stage's own work summed over its workers):"
+$python - "$work/lumen/logs/run_events.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["event"] == "stage_end":
+        print("  %-10s items %4d -> %4d   wall %6.3f s   busy %6.3f s" % (e["stage"], e["items_in"], e["items_out"],
+                                                                          e["seconds"], e["busy_seconds"]))
+    if e["event"] == "run_end":
+        print("  run %.3f s (inside the host, after start-up)" % e["seconds"])
+PY
+
+# Memory: 2 files versus 200 files of 512 x 512.
+small=$work/small/outputs
+if [[ $(find "$small" -name '*.fits' 2>/dev/null | wc -l) -ne 200 ]]; then
+  echo "making 200 small FITS files (512 x 512 float32) ..."
+  rm -rf "$work/small"
+  "$lumen" run "$here/make-input.yaml" --set vars.size=512 --set vars.count=200 --run-dir "$work/small" \
+    --no-progress >/dev/null 2>&1
+fi
+# 2 files never fill the bounded queues (capacity max(8, 4 x threads) items each, --queue-mb 64), so
+# their peak is lower; from about a hundred 1 MB files on the queues are full and peak memory no
+# longer depends on the file count. glibc's per-thread malloc arenas (up to 8 x cores) add
+# fragmentation on top; MALLOC_ARENA_MAX=2 shows the figure without most of it.
+for n in 2 20 100; do
+  rm -rf "$work/sub$n" && mkdir -p "$work/sub$n"
+  for f in $(find "$small" -name '*.fits' | sort | head -n "$n"); do ln -s "$f" "$work/sub$n/"; done
+done
+warm "$small"/*.fits
+echo
+echo "peak RSS, astro-bench.yaml --threads $threads on 512 x 512 float32 files (/usr/bin/time %M):"
+declare -A peak
+for n in 2 20 100 200; do
+  input=$work/sub$n
+  [[ $n -eq 200 ]] && input=$small
+  lumen_run "$work/mem$n" "$input"
+  peak[$n]=$rss
+  tiles_n=$(find "$work/mem$n/outputs/png_tiles" -name '*.png' | wc -l)
+  printf '  %3d files -> %5d tiles: %7d KB (%5.1f MiB), %s s\n' "$n" "$tiles_n" "$rss" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$wall"
+done
+for n in 2 100 200; do
+  input=$work/sub$n
+  [[ $n -eq 200 ]] && input=$small
+  MALLOC_ARENA_MAX=2 lumen_run "$work/mem$n" "$input"
+  printf '  %3d files, MALLOC_ARENA_MAX=2: %7d KB (%5.1f MiB)\n' "$n" "$rss" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')"
+done
+awk -v a="${peak[2]}" -v b="${peak[100]}" -v c="${peak[200]}" 'BEGIN {
+  printf "  200 vs 2 files: %+d KB; 200 vs 100 files: %+d KB (%+.1f%%)\n", c - a, c - b, 100 * (c - b) / b }'

@@ -1,0 +1,224 @@
+// Domain scaling to [0, 1] (see scale.hpp for the mappings and the asinh table).
+//
+// Example: Array x = lumen::image::scale01(electrons, {.mode = ScaleMode::asinh}, &plan, pool.get());
+#include "scale.hpp"
+
+#include "lumen/error.hpp"
+#include "parallel.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <type_traits>
+
+namespace lumen::image {
+
+namespace {
+
+constexpr std::int64_t kBlock = 1 << 14; // elements per parallel block
+
+// One channel's mapping, ready for the pixel loop.
+struct Mapper {
+  double low = 0, inv_width = 0; // linear: (x - low) * inv_width
+  bool flat = false;             // degenerate range: x > low -> 1, else 0
+  bool asinh = false;
+  std::vector<double> table; // asinh: table[i] = value at low + i * (high - low) / n
+  std::vector<double> nodes; // asinh: pairs (table[i], table[i + 1] - table[i]), one load per pixel
+  double table_scale = 0;    // asinh: (x - low) * table_scale = position in the table
+  double n = 0;              // asinh: intervals
+
+  [[nodiscard]] float operator()(double x) const noexcept {
+    if (std::isnan(x)) return std::numeric_limits<float>::quiet_NaN();
+    if (flat) return x > low ? 1.0f : 0.0f;
+    if (!asinh) {
+      const double t = (x - low) * inv_width;
+      return static_cast<float>(t <= 0 ? 0.0 : t >= 1 ? 1.0 : t);
+    }
+    const double t = (x - low) * table_scale;
+    if (!(t > 0)) return 0.0f;
+    if (t >= n) return 1.0f;
+    const auto i = static_cast<std::size_t>(t);
+    const double frac = t - static_cast<double>(i);
+    return static_cast<float>(table[i] + frac * (table[i + 1] - table[i]));
+  }
+
+  // The same mapping over a run of pixels, asinh without branches (NaN restored by a select).
+  template <typename T> void map(const T* src, float* dst, std::int64_t count) const noexcept {
+    if (!asinh || flat) {
+      prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) dst[i] = (*this)(static_cast<double>(src[i]));
+      });
+      return;
+    }
+    const double* node = nodes.data();
+    const double l = low, scale = table_scale, top = n;
+    const auto last = static_cast<std::int64_t>(n) - 1;
+    // Per chunk: positions and fractions in a vectorised pass, then the table reads (a gather
+    // the compiler cannot vectorise) in a short scalar loop.
+    alignas(64) std::array<std::int32_t, 256> idx{};
+    alignas(64) std::array<double, 256> frac{};
+    prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
+      const std::int64_t m = i1 - i0;
+      for (std::int64_t j = 0; j < m; ++j) {
+        double t = (static_cast<double>(src[i0 + j]) - l) * scale;
+        t = t > 0 ? t : 0; // also NaN -> 0
+        t = t < top ? t : top;
+        std::int32_t k = static_cast<std::int32_t>(t);
+        k = k < static_cast<std::int32_t>(last) ? k : static_cast<std::int32_t>(last); // t == n: frac 1
+        idx[static_cast<std::size_t>(j)] = k;
+        frac[static_cast<std::size_t>(j)] = t - static_cast<double>(k);
+      }
+      for (std::int64_t j = 0; j < m; ++j) {
+        const std::size_t k = 2 * static_cast<std::size_t>(idx[static_cast<std::size_t>(j)]);
+        dst[i0 + j] = static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
+      }
+      for (std::int64_t j = 0; j < m; ++j) {
+        const float x = static_cast<float>(src[i0 + j]);
+        dst[i0 + j] = x == x ? dst[i0 + j] : std::numeric_limits<float>::quiet_NaN();
+      }
+    });
+  }
+};
+
+double asinh_norm(double d, double s, double total) {
+  return std::asinh(d / s) / total;
+}
+
+// Builds the asinh table for one channel; returns the largest midpoint error.
+double build_table(Mapper& m, double low, double high, double s) {
+  const double width = high - low, total = std::asinh(width / s);
+  // Linear interpolation errs by at most h^2 / 8 max|f''|, and for f(t) = asinh(t / s) / total
+  // max|f''| = 2 / (3 sqrt(3) s^2 total) (at t = s / sqrt(2)): start at the size that bound asks
+  // for, then measure (and double while the measured error is still too large).
+  const double curvature = 2.0 / (3.0 * std::sqrt(3.0) * s * s * total);
+  const double intervals = width / std::sqrt(8e-6 / curvature);
+  std::size_t start = 4096;
+  while (static_cast<double>(start) < intervals && start < (std::size_t{1} << 20)) start *= 2;
+  double err = 0;
+  for (std::size_t n = start;; n *= 2) {
+    m.table.resize(n + 1);
+    const double h = width / static_cast<double>(n);
+    for (std::size_t i = 0; i <= n; ++i) m.table[i] = asinh_norm(static_cast<double>(i) * h, s, total);
+    m.table.back() = 1.0;
+    err = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double exact = asinh_norm((static_cast<double>(i) + 0.5) * h, s, total);
+      err = std::max(err, std::abs(exact - 0.5 * (m.table[i] + m.table[i + 1])));
+    }
+    m.n = static_cast<double>(n);
+    m.table_scale = static_cast<double>(n) / width;
+    if (err <= 1e-6 || n >= (std::size_t{1} << 20)) break;
+  }
+  m.nodes.resize(2 * (m.table.size() - 1));
+  for (std::size_t i = 0; i + 1 < m.table.size(); ++i) {
+    m.nodes[2 * i] = m.table[i];
+    m.nodes[2 * i + 1] = m.table[i + 1] - m.table[i];
+  }
+  return err;
+}
+
+Mapper linear_mapper(const Range& r) {
+  Mapper m;
+  m.low = r.low;
+  m.flat = !(r.high > r.low);
+  m.inv_width = m.flat ? 0.0 : 1.0 / (r.high - r.low);
+  return m;
+}
+
+std::string text(const char* format, double a, double b) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, format, a, b);
+  return buf;
+}
+
+} // namespace
+
+std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& options, ThreadPool* pool) {
+  StretchOptions so;
+  so.per_channel = options.per_channel;
+  so.mode = options.mode == ScaleMode::minmax ? StretchMode::minmax : StretchMode::percentile;
+  so.low_percentile = options.low_percentile;
+  so.high_percentile = options.high_percentile;
+  const std::vector<Range> ranges = find_ranges(image, so, pool);
+  std::vector<ChannelScale> plan(ranges.size());
+  std::vector<Range> fallback; // found only when some channel needs it
+  for (std::size_t c = 0; c < ranges.size(); ++c) {
+    ChannelScale& p = plan[c];
+    p.range = ranges[c];
+    p.method = options.mode == ScaleMode::minmax       ? "minmax"
+               : options.mode == ScaleMode::percentile ? "percentile"
+                                                       : "asinh";
+    if (options.mode != ScaleMode::asinh) continue;
+    const double width = p.range.high - p.range.low;
+    p.softening = options.softening_relative ? options.softening * width : options.softening;
+    if (width > 0 && std::isfinite(width) && p.softening > 0 && std::isfinite(p.softening)) continue;
+    if (fallback.empty()) {
+      StretchOptions fo = so;
+      fo.mode = StretchMode::percentile;
+      fo.low_percentile = options.fallback_low_percentile;
+      fo.high_percentile = options.fallback_high_percentile;
+      fallback = find_ranges(image, fo, pool);
+    }
+    p.fallback =
+        text("asinh range degenerate (low %.9g, high %.9g): linear percentile clip instead", p.range.low, p.range.high);
+    p.method = "percentile";
+    p.range = fallback[c];
+    p.softening = 0;
+  }
+  return plan;
+}
+
+Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool) {
+  const std::size_t nch = plan.size();
+  if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
+    throw Error("image.scale: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
+  if (image.empty()) return {};
+  if (image.size() == 0) return Array(DType::f32, image.shape());
+  std::vector<Mapper> maps;
+  for (ChannelScale& p : plan) {
+    if (p.method == "asinh") {
+      Mapper m;
+      m.asinh = true;
+      m.low = p.range.low;
+      p.table_error = build_table(m, p.range.low, p.range.high, p.softening);
+      maps.push_back(std::move(m));
+    } else {
+      maps.push_back(linear_mapper(p.range));
+    }
+  }
+  // f32 in place (writable() copies only a shared or strided array); other dtypes into a new f32.
+  const bool in_place = image.dtype() == DType::f32;
+  const Array a = in_place ? Array() : image.contiguous_copy();
+  Array out = in_place ? std::move(image) : Array::uninitialized(DType::f32, image.shape());
+  float* dst = out.writable<float>().data();
+  const std::int64_t n = out.size();
+  visit_dtype(in_place ? DType::f32 : a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = in_place ? reinterpret_cast<const T*>(dst) : static_cast<const T*>(a.raw());
+    parallel_rows(
+        pool, (n + kBlock - 1) / kBlock,
+        [&](std::int64_t b0, std::int64_t b1) {
+          const std::int64_t e0 = b0 * kBlock, e1 = std::min(n, b1 * kBlock);
+          if (nch == 1) {
+            maps[0].map(src + e0, dst + e0, e1 - e0);
+            return;
+          }
+          for (std::int64_t i = e0; i < e1; ++i)
+            dst[i] = maps[static_cast<std::size_t>(i) % nch](static_cast<double>(src[i]));
+        },
+        1);
+  });
+  return out;
+}
+
+Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
+  std::vector<ChannelScale> plan = plan_scale(image, options, pool);
+  Array out = apply_scale(std::move(image), plan, pool);
+  if (used) *used = std::move(plan);
+  return out;
+}
+
+} // namespace lumen::image
