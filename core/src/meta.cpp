@@ -2,6 +2,7 @@
 
 #include "lumen/error.hpp"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace lumen {
@@ -52,6 +53,20 @@ std::optional<double> Meta::get_number(std::string_view key) const {
   if (const auto* d = std::get_if<double>(&e->value)) return *d;
   if (const auto* i = std::get_if<std::int64_t>(&e->value)) return static_cast<double>(*i);
   throw Error("meta key '" + std::string(key) + "' holds a " + type_name(e->value) + ", not a number");
+}
+
+std::optional<double> Meta::positive_number(std::string_view key) const noexcept {
+  const auto* e = find(key);
+  if (!e) return std::nullopt;
+  double v = 0;
+  if (const auto* d = std::get_if<double>(&e->value))
+    v = *d;
+  else if (const auto* i = std::get_if<std::int64_t>(&e->value))
+    v = static_cast<double>(*i);
+  else
+    return std::nullopt;
+  if (!std::isfinite(v) || v <= 0) return std::nullopt;
+  return v;
 }
 
 std::optional<std::int64_t> Meta::get_int(std::string_view key) const {

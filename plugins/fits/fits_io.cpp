@@ -577,26 +577,13 @@ void physics_from_header(Meta& meta) {
   meta.set(keys::units, units, why);
   meta.set(keys::domain, "astronomy");
 
-  const auto positive = [&](std::string_view key) -> std::optional<double> {
-    const auto* e = meta.find(key);
-    if (!e) return std::nullopt;
-    double v = 0;
-    if (const auto* i = std::get_if<std::int64_t>(&e->value))
-      v = static_cast<double>(*i);
-    else if (const auto* d = std::get_if<double>(&e->value))
-      v = *d;
-    else
-      return std::nullopt;
-    if (!std::isfinite(v) || v <= 0) return std::nullopt;
-    return v;
-  };
   for (const char* k : {"GAIN", "CCDGAIN", "EGAIN"})
-    if (const auto g = positive(k)) {
+    if (const auto g = meta.positive_number(k)) {
       meta.set(keys::gain, *g, std::string("from ") + k, "e-/ADU");
       break;
     }
   for (const char* k : {"RDNOISE", "READNOIS", "RON"})
-    if (const auto r = positive(k)) {
+    if (const auto r = meta.positive_number(k)) {
       meta.set(keys::read_noise, *r, std::string("from ") + k, "e-");
       return;
     }
@@ -610,7 +597,7 @@ void physics_from_header(Meta& meta) {
   int n = 0;
   std::string used;
   for (char amp : amps)
-    if (const auto r = positive(std::string("READNSE") + amp)) {
+    if (const auto r = meta.positive_number(std::string("READNSE") + amp)) {
       sum += *r;
       ++n;
       used += amp;

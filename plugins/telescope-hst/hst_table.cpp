@@ -9,20 +9,6 @@ namespace lumen::hst {
 
 namespace {
 
-std::optional<double> positive(const Meta& m, const std::string& key) {
-  const auto* e = m.find(key);
-  if (!e) return std::nullopt;
-  double v = 0;
-  if (const auto* i = std::get_if<std::int64_t>(&e->value))
-    v = static_cast<double>(*i);
-  else if (const auto* d = std::get_if<double>(&e->value))
-    v = *d;
-  else
-    return std::nullopt;
-  if (!std::isfinite(v) || v <= 0) return std::nullopt;
-  return v;
-}
-
 std::string text(const Meta& m, const char* key) {
   const auto* e = m.find(key);
   if (!e) return {};
@@ -40,7 +26,7 @@ std::optional<double> per_amp_mean(const Meta& m, const std::string& prefix, std
   int n = 0;
   used.clear();
   for (char a : amps)
-    if (const auto v = positive(m, prefix + a)) {
+    if (const auto v = m.positive_number(prefix + a)) {
       sum += *v;
       ++n;
       used += a;
@@ -78,19 +64,19 @@ HstCalibration calibrate(const Meta& m) {
   const DetectorRow* row = find_row(ins, det);
   const std::string where = ins + (det.empty() ? "" : "/" + det);
   std::string amps;
-  if (const auto g = positive(m, "ATODGAIN")) {
+  if (const auto g = m.positive_number("ATODGAIN")) {
     c.gain = *g;
     c.gain_source = "header ATODGAIN";
   } else if (const auto ga = per_amp_mean(m, "ATODGN", amps)) {
     c.gain = *ga;
     c.gain_source = "header mean of ATODGN[" + amps + "]";
-  } else if (const auto cg = positive(m, "CCDGAIN")) {
+  } else if (const auto cg = m.positive_number("CCDGAIN")) {
     c.gain = *cg;
     c.gain_source = "header CCDGAIN";
-  } else if (const auto g2 = positive(m, "GAIN")) {
+  } else if (const auto g2 = m.positive_number("GAIN")) {
     c.gain = *g2;
     c.gain_source = "header GAIN";
-  } else if (const auto g3 = positive(m, "EGAIN")) {
+  } else if (const auto g3 = m.positive_number("EGAIN")) {
     c.gain = *g3;
     c.gain_source = "header EGAIN";
   } else if (row) {
@@ -100,13 +86,13 @@ HstCalibration calibrate(const Meta& m) {
   if (const auto r = per_amp_mean(m, "READNSE", amps)) {
     c.read_noise = *r;
     c.read_noise_source = "header mean of READNSE[" + amps + "]";
-  } else if (const auto r1 = positive(m, "RDNOISE")) {
+  } else if (const auto r1 = m.positive_number("RDNOISE")) {
     c.read_noise = *r1;
     c.read_noise_source = "header RDNOISE";
-  } else if (const auto r2 = positive(m, "READNOIS")) {
+  } else if (const auto r2 = m.positive_number("READNOIS")) {
     c.read_noise = *r2;
     c.read_noise_source = "header READNOIS";
-  } else if (const auto r3 = positive(m, "RON")) {
+  } else if (const auto r3 = m.positive_number("RON")) {
     c.read_noise = *r3;
     c.read_noise_source = "header RON";
   } else if (row) {

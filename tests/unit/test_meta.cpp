@@ -49,3 +49,21 @@ TEST_CASE("Meta plain JSON form and bad JSON", "[meta]") {
   REQUIRE_THROWS_AS(lumen::Meta::from_json("{\"a\": {\"comment\": \"no value\"}}"), lumen::Error);
   REQUIRE_THROWS_AS(lumen::Meta::from_json("{not json"), lumen::Error);
 }
+
+TEST_CASE("Meta positive_number: header cards that may hold anything", "[meta]") {
+  lumen::Meta m;
+  m.set("GAIN", 1.9);
+  m.set("CCDGAIN", std::int64_t{2});
+  m.set("EGAIN", "N/A");
+  m.set("RDNOISE", 0.0);
+  m.set("RON", -3.0);
+  m.set("FLAG", true);
+  REQUIRE(m.positive_number("GAIN") == 1.9);
+  REQUIRE(m.positive_number("CCDGAIN") == 2.0);
+  REQUIRE_FALSE(m.positive_number("EGAIN"));   // a string: unknown, not an error
+  REQUIRE_FALSE(m.positive_number("RDNOISE")); // 0 means unknown
+  REQUIRE_FALSE(m.positive_number("RON"));
+  REQUIRE_FALSE(m.positive_number("FLAG"));
+  REQUIRE_FALSE(m.positive_number("ABSENT"));
+  REQUIRE_THROWS_AS(m.get_number("EGAIN"), lumen::Error); // the strict getter still refuses
+}

@@ -56,6 +56,10 @@ public:
   [[nodiscard]] std::optional<double> get_number(std::string_view key) const;
   [[nodiscard]] std::optional<std::int64_t> get_int(std::string_view key) const;
   [[nodiscard]] std::optional<bool> get_bool(std::string_view key) const;
+  /// A finite number above zero (int or double), or nullopt when the key is absent, holds
+  /// another type or a value <= 0 or non-finite: for header cards that may hold anything
+  /// (a GAIN card of 'N/A' or 0 means "unknown").
+  [[nodiscard]] std::optional<double> positive_number(std::string_view key) const noexcept;
   [[nodiscard]] std::optional<std::vector<double>> get_list(std::string_view key) const;
 
   [[nodiscard]] const std::vector<MetaEntry>& entries() const noexcept { return entries_; }
