@@ -1,27 +1,5 @@
 #!/usr/bin/env bash
-# camera-fuji-xt30 end to end: the synthetic tree of pipelines/multidomain-make-tree.yaml, then this
-# set's pipelines/camera-fuji-xt30-tiles.yaml (strict naming) on its part of the tree (SID/Fuji), 64-pixel tiles;
-# checks the tile count from the frame geometry (24), the scenes, the facility's gains
-# (1.8 0.75 e-/ADU), complete clean/noisy pairing and no scene in two splits.
-# Usage: tiles.sh LUMEN WORKDIR   (CTest: lumen_facility_pipelines registers tests/*.sh; exit 77 = skipped)
-set -euo pipefail
-lumen=$1 work=$2
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-root=$(cd "$here/../.." && pwd)
-rm -rf "$work" && mkdir -p "$work"
-"$lumen" run "$root/pipelines/multidomain-make-tree.yaml" --run-dir "$work/tree" --no-progress
-"$lumen" run "$here/pipelines/camera-fuji-xt30-tiles.yaml" --set "vars.input=$work/tree/outputs/SID/Fuji" \
-  --set vars.tile_size=64 --run-dir "$work/tiles" --no-progress
-/usr/bin/python3 - "$work/tiles" <<'PY'
-import json, sys
-run = sys.argv[1]
-summary = json.load(open(run + "/artifacts/tiles_summary.json"))
-records = [json.loads(line) for line in open(run + "/outputs/tiles_metadata.jsonl")]
-assert summary["totals"]["by_domain"] == {"photography": 24}, summary["totals"]
-assert summary["pairing"]["every_clean_tile_has_noisy_twin"] and summary["pairing"]["noisy_without_clean"] == 0
-assert summary["scenes"]["in_several_splits"] == []
-assert sorted({r["scene_id"] for r in records}) == sorted("photo_fuji_00001 photo_fuji_00002".split()), {r["scene_id"] for r in records}
-assert {r["facility"] for r in records} == {"camera-fuji-xt30"}
-assert sorted({r["gain"] for r in records}) == sorted(float(g) for g in "1.8 0.75".split()), {r["gain"] for r in records}
-print("camera-fuji-xt30: 24 tiles, pairs complete, no scene in two splits: OK")
-PY
+# camera-fuji-xt30 end to end on its part of the synthetic tree: see plugins/facility-common/tiles_check.sh.
+# Usage: tiles.sh LUMEN WORKDIR   (CTest: lumen_facility_pipelines registers tests/*.sh)
+exec "$(dirname "${BASH_SOURCE[0]}")/../../facility-common/tiles_check.sh" "$1" "$2" camera-fuji-xt30 SID/Fuji photography 24 \
+  "photo_fuji_00001 photo_fuji_00002" "1.8 0.75"

@@ -1,27 +1,5 @@
 #!/usr/bin/env bash
-# microscope-biosr end to end: the synthetic tree of pipelines/multidomain-make-tree.yaml, then this
-# set's pipelines/microscope-biosr-tiles.yaml (strict naming) on its part of the tree (microscopy/structures), 64-pixel tiles;
-# checks the tile count from the frame geometry (56), the scenes, the facility's gains
-# (1.0 e-/ADU), complete clean/noisy pairing and no scene in two splits.
-# Usage: tiles.sh LUMEN WORKDIR   (CTest: lumen_facility_pipelines registers tests/*.sh; exit 77 = skipped)
-set -euo pipefail
-lumen=$1 work=$2
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-root=$(cd "$here/../.." && pwd)
-rm -rf "$work" && mkdir -p "$work"
-"$lumen" run "$root/pipelines/multidomain-make-tree.yaml" --run-dir "$work/tree" --no-progress
-"$lumen" run "$here/pipelines/microscope-biosr-tiles.yaml" --set "vars.input=$work/tree/outputs/microscopy/structures" \
-  --set vars.tile_size=64 --run-dir "$work/tiles" --no-progress
-/usr/bin/python3 - "$work/tiles" <<'PY'
-import json, sys
-run = sys.argv[1]
-summary = json.load(open(run + "/artifacts/tiles_summary.json"))
-records = [json.loads(line) for line in open(run + "/outputs/tiles_metadata.jsonl")]
-assert summary["totals"]["by_domain"] == {"microscopy": 56}, summary["totals"]
-assert summary["pairing"]["every_clean_tile_has_noisy_twin"] and summary["pairing"]["noisy_without_clean"] == 0
-assert summary["scenes"]["in_several_splits"] == []
-assert sorted({r["scene_id"] for r in records}) == sorted("micro_ER_Cell_01 micro_ER_Cell_02 micro_Microtubules_Cell_01 micro_Microtubules_Cell_02".split()), {r["scene_id"] for r in records}
-assert {r["facility"] for r in records} == {"microscope-biosr"}
-assert sorted({r["gain"] for r in records}) == sorted(float(g) for g in "1.0".split()), {r["gain"] for r in records}
-print("microscope-biosr: 56 tiles, pairs complete, no scene in two splits: OK")
-PY
+# microscope-biosr end to end on its part of the synthetic tree: see plugins/facility-common/tiles_check.sh.
+# Usage: tiles.sh LUMEN WORKDIR   (CTest: lumen_facility_pipelines registers tests/*.sh)
+exec "$(dirname "${BASH_SOURCE[0]}")/../../facility-common/tiles_check.sh" "$1" "$2" microscope-biosr microscopy/structures microscopy 56 \
+  "micro_ER_Cell_01 micro_ER_Cell_02 micro_Microtubules_Cell_01 micro_Microtubules_Cell_02" "1.0"
