@@ -117,11 +117,18 @@ meta = json.load(open(os.path.join(out, 'qc_meta.json')))
 assert meta['frames'] == 80 and meta['counts']['rejected'] == 16 and meta['parameters']['reject_topk'] == 16
 assert meta['input'] == os.path.abspath(scan)
 pj = json.load(open(os.path.join(out, 'ptypy_indices.json')))
+try:
+    import jsonschema  # python3-jsonschema >= 4 (draft 2020-12)
+    schemas = os.path.join(sys.argv[4], 'schemas')
+    for name, doc in (('ptycho_qc_meta', meta), ('ptycho_qc_indices', pj)):
+        jsonschema.Draft202012Validator(json.load(open(os.path.join(schemas, name + '.schema.json')))).validate(doc)
+except ImportError:
+    print('jsonschema missing: schemas not checked')
 assert pj['frames'] == 80 and sorted(pj['rejected']) == sorted(rej.tolist()) and pj['data_path'] == '/entry/data'
 assert os.path.getsize(os.path.join(out, 'qc_maps.png')) > 10000
 assert len([n for n in os.listdir(os.path.join(out, 'thumbs')) if n.endswith('.png')]) == 4
 )",
-               {out.string(), scan.string(), kBad}) == 0);
+               {out.string(), scan.string(), kBad, LUMEN_SOURCE_DIR}) == 0);
 }
 
 TEST_CASE("ptycho QC: reject modes and regions through the pipeline's vars", "[ptycho][e2e][qc]") {

@@ -42,6 +42,8 @@ SCHEMA_FILES = [
     "photon_gain_fit.schema.json",
     "tiles_metadata.schema.json",
     "tiles_summary.schema.json",
+    "ptycho_qc_meta.schema.json",
+    "ptycho_qc_indices.schema.json",
 ]
 
 
