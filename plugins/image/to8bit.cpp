@@ -214,6 +214,10 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadP
   return out;
 }
 
+void map_range(const float* src, std::uint8_t* dst, std::size_t n, const Range& range) noexcept {
+  map_run(src, dst, n, mapping_for(range));
+}
+
 Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used, ThreadPool* pool) {
   std::vector<Range> ranges = find_ranges(image, options, pool);
   Array out = apply_ranges(image, ranges, pool);

@@ -23,6 +23,7 @@
 #include "lumen/thread_pool.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace lumen::image {
@@ -65,6 +66,11 @@ struct Range {
 /// (one per channel of the last axis, or one for all values). Elements are shared out over
 /// `pool` (may be null).
 [[nodiscard]] Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadPool* pool = nullptr);
+
+/// The mapping apply_ranges() gives one channel, over a run of `n` contiguous f32 values: the
+/// very same code, so image.scale's u8 output (which calls it with {0, 1} on each chunk of
+/// scaled values) equals image.scale followed by image.to8bit {mode: fixed, low: 0, high: 1}.
+void map_range(const float* src, std::uint8_t* dst, std::size_t n, const Range& range) noexcept;
 
 /// find_ranges + apply_ranges; `used` receives the ranges when not null.
 [[nodiscard]] Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used = nullptr,
