@@ -109,6 +109,7 @@ struct Mapper {
     const auto last = static_cast<std::int64_t>(n) - 1;
     alignas(64) std::array<std::int32_t, 256> idx{};
     alignas(64) std::array<double, 256> frac{};
+    alignas(64) std::array<float, 256> out{};
     prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
       const std::int64_t m = i1 - i0;
       for (std::int64_t j = 0; j < m; ++j) {
@@ -122,12 +123,15 @@ struct Mapper {
       }
       for (std::int64_t j = 0; j < m; ++j) {
         const std::size_t k = 2 * static_cast<std::size_t>(idx[static_cast<std::size_t>(j)]);
-        const auto v = static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
-        double t = static_cast<double>(v) * 255.0;
+        out[static_cast<std::size_t>(j)] =
+            static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
+      }
+      // NaN input went to t = 0, i.e. table[0] = 0 -> 0, as to8bit maps NaN: no select needed.
+      for (std::int64_t j = 0; j < m; ++j) {
+        double t = static_cast<double>(out[static_cast<std::size_t>(j)]) * 255.0;
         t = t > 0.0 ? t : 0.0;
         t = t < 255.0 ? t : 255.0;
-        const auto x = static_cast<float>(src[i0 + j]);
-        dst[i0 + j] = x == x ? static_cast<std::uint8_t>(static_cast<int>(t + 0.5)) : std::uint8_t{0};
+        dst[i0 + j] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
       }
     });
   }

@@ -6,12 +6,12 @@
 // (low == high) becomes all 0 (values above the constant would be 255), never a division by zero.
 //
 // Percentiles use linear interpolation between order statistics (numpy's default method),
-// found with std::nth_element. They are exact whenever a channel has at most
-// kMaxPercentileSamples values. Larger inputs are sampled at a fixed stride (every s-th
-// value, s = ceil(n / kMaxPercentileSamples), raised until it shares no factor with 2, 3 or
-// the channel count, so a Bayer mosaic or interleaved RGB is never sampled on one site or
-// channel only). The sample depends only on the array's shape, so results are reproducible.
-// Minimum and maximum always use every value.
+// found with std::nth_element, or for ranks in the lowest or highest 1/32 (0.5 %, 99.9 %) with a
+// bounded heap in one read-only pass (the same order statistics, several times faster). They are exact whenever a
+// channel has at most kMaxPercentileSamples values. Larger inputs are sampled at a fixed stride (every s-th value, s =
+// ceil(n / kMaxPercentileSamples), raised until it shares no factor with 2, 3 or the channel count, so a Bayer mosaic
+// or interleaved RGB is never sampled on one site or channel only). The sample depends only on the array's shape, so
+// results are reproducible. Minimum and maximum always use every value.
 //
 // Example pipeline, through the stage that wraps this:
 //   - id: stretch

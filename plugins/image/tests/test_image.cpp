@@ -474,6 +474,28 @@ std::vector<float> f32_values(const lumen::Array& a) {
 
 } // namespace
 
+TEST_CASE("percentile: the heap path for extreme ranks equals the order statistics of a full sort",
+          "[image][to8bit][percentile]") {
+  std::mt19937 rng(3);
+  for (const std::size_t n : {1u, 2u, 31u, 32u, 33u, 64u, 65u, 1000u, 100003u}) {
+    std::vector<double> base(n);
+    std::uniform_int_distribution<int> level(0, 300); // many ties
+    std::normal_distribution<double> noise(0, 1);
+    for (std::size_t i = 0; i < n; ++i) base[i] = i % 3 ? level(rng) : noise(rng);
+    std::vector<double> sorted = base;
+    std::sort(sorted.begin(), sorted.end());
+    for (const double p : {0.0, 0.001, 0.5, 1.0, 3.0, 3.2, 3.125, 50.0, 96.875, 96.9, 97.0, 99.0, 99.9, 99.99, 100.0}) {
+      INFO("n " << n << " p " << p);
+      const double pos = p / 100.0 * static_cast<double>(n - 1);
+      const auto k = static_cast<std::size_t>(std::floor(pos));
+      const double frac = pos - static_cast<double>(k);
+      const double want = frac == 0.0 || k + 1 >= n ? sorted[k] : sorted[k] + frac * (sorted[k + 1] - sorted[k]);
+      std::vector<double> v = base;
+      CHECK(lumen::image::percentile(v, p) == want);
+    }
+  }
+}
+
 TEST_CASE("scale minmax and percentile map their ranges linearly onto [0, 1]", "[image][scale]") {
   const auto a = make<std::uint16_t>({1, 5}, {10, 20, 30, 40, 50});
   std::vector<lumen::image::ChannelScale> plan;
