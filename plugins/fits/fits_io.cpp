@@ -4,6 +4,7 @@
 #include "lumen/error.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -507,6 +508,7 @@ struct RawPlan {
 // The direct plan for an uncompressed HDU, or nothing when CFITSIO must convert (scaled
 // integers, BITPIX 64, signed bytes, ...).
 std::optional<RawPlan> raw_plan(int bitpix, DType dtype, double scale, double zero) {
+  if constexpr (std::endian::native != std::endian::little) return std::nullopt; // the swaps assume it
   RawPlan p;
   p.bytes = std::abs(bitpix) / 8;
   p.scale = scale;
