@@ -26,7 +26,7 @@ Array to_electrons(Array image, const ElectronsSpec& spec, ThreadPool* pool) {
                      image.shape().str());
   // An f32 image with gain 1 and black 0 (read noise 0 for legacy): the loop below would compute
   // (x - 0) * 1 (or x * 1 - 0), which is x for every float, -0 and infinities included, and NaN
-  // for NaN (only a signalling NaN, which no reader produces, would come out quietened), so the
+  // for NaN (a signalling NaN would come out quietened, still NaN), so the
   // array is passed on untouched, not even copied.
   const bool identity = image.dtype() == DType::f32 && static_cast<float>(spec.gain) == 1.0f &&
                         (spec.legacy ? static_cast<float>(spec.read_noise) == 0.0f
