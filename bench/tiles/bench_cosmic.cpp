@@ -3,8 +3,9 @@
 // hits, niter 4), images/s on 1 and 2 threads, exact 5x5 medians (separable:0, the default) and
 // astroscrappy's separable ones (separable:1). For context, the other per-pixel stages of the
 // tile chains on full frames: calib.electrons and image.scale (asinh) on the same 16-megapixel
-// frame, image.to8bit {mode: fixed}, calib.demosaic and image.downsample on Sony A7S II (2848 x
-// 4256, RGGB, factor 2) and Fuji X-T30 (4032 x 6032, X-Trans, factor 4) sized frames.
+// frame (f32 and u8 output, and the percentile search alone), image.to8bit {mode: fixed}, calib.demosaic and
+// image.downsample on Sony A7S II (2848 x 4256, RGGB, factor 2) and Fuji X-T30 (4032 x 6032, X-Trans, factor 4) sized
+// frames.
 //
 //   build/bin/bench_cosmic --benchmark_min_time=2
 //   build/bin/bench_cosmic --benchmark_filter=Cosmic
@@ -114,6 +115,37 @@ void BM_ScaleAsinh(benchmark::State& state) {
   per_image(state, kSide * kSide, 4);
 }
 BENCHMARK(BM_ScaleAsinh)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// image.scale {asinh, output: u8}: the same mapping quantised in the same pass (no f32 frame out).
+void BM_ScaleAsinhU8(benchmark::State& state) {
+  const lumen::Array& image = sky();
+  const auto pool = lumen::image::make_row_pool(static_cast<int>(state.range(0)));
+  lumen::image::ScaleOptions o;
+  o.mode = lumen::image::ScaleMode::asinh;
+  o.low_percentile = 0.5;
+  o.high_percentile = 99.9;
+  o.output = lumen::DType::u8;
+  for (auto _ : state) {
+    state.PauseTiming(); // as BM_ScaleAsinh: the frame calib.electrons just wrote
+    lumen::Array frame = image.clone();
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(lumen::image::scale01(std::move(frame), o, nullptr, pool.get()));
+  }
+  per_image(state, kSide * kSide, 4);
+}
+BENCHMARK(BM_ScaleAsinhU8)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The range search alone (sampled 0.5 / 99.9 percentiles of the 16-megapixel frame).
+void BM_Percentiles(benchmark::State& state) {
+  const lumen::Array& image = sky();
+  const auto pool = lumen::image::make_row_pool(static_cast<int>(state.range(0)));
+  lumen::image::StretchOptions o;
+  o.low_percentile = 0.5;
+  o.high_percentile = 99.9;
+  for (auto _ : state) benchmark::DoNotOptimize(lumen::image::find_ranges(image, o, pool.get()));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Percentiles)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_To8BitFixed(benchmark::State& state) {
   const auto pool = lumen::image::make_row_pool(static_cast<int>(state.range(0)));

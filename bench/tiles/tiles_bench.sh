@@ -4,7 +4,7 @@
 #   a 4096 x 4096 float32 FITS (synth.starfield + fits.write: bench/tiles/make-input.yaml) cut into
 #   256 tiles of 256 x 256 (stride mode), asinh scaling, no cosmic-ray removal, --threads 2:
 #     - Lumen: bench/tiles/astro-bench.yaml (fits.read -> calib.electrons {gain 1} -> image.scale
-#       {asinh} -> image.to8bit -> tile.label -> tile.grid -> tile.split -> tile.write), wall time
+#       {asinh, output u8} -> tile.label -> tile.grid -> tile.split -> tile.write), wall time
 #       of the whole `lumen run` process (start-up and plugin loading included);
 #     - the Python baseline, bench/tiles/reference.py (numpy + astropy + Pillow, same steps, PNGs
 #       saved with Pillow compress_level=1), wall time of the whole process, 1 and 2 saving threads;

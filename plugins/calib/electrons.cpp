@@ -24,6 +24,15 @@ Array to_electrons(Array image, const ElectronsSpec& spec, ThreadPool* pool) {
   if (per_site && image.ndim() != 2)
     throw InputError("calib.electrons: black levels per CFA site need an (H, W) mosaic, got shape " +
                      image.shape().str());
+  // An f32 image with gain 1 and black 0 (read noise 0 for legacy): the loop below would compute
+  // (x - 0) * 1 (or x * 1 - 0), which is x for every float, -0 and infinities included, and NaN
+  // for NaN (a signalling NaN would come out quietened, still NaN), so the
+  // array is passed on untouched, not even copied.
+  const bool identity = image.dtype() == DType::f32 && static_cast<float>(spec.gain) == 1.0f &&
+                        (spec.legacy ? static_cast<float>(spec.read_noise) == 0.0f
+                                     : std::all_of(spec.black.begin(), spec.black.end(),
+                                                   [](double b) { return static_cast<float>(b) == 0.0f; }));
+  if (identity) return image;
   const std::int64_t w = image.ndim() >= 1 ? image.dim(image.ndim() - 1) : 1;
   const std::int64_t h = image.size() / std::max<std::int64_t>(1, w);
   // f32 in place (writable() copies only a shared or strided array); other dtypes into a new f32.

@@ -33,7 +33,9 @@ struct ElectronsSpec {
 /// Converts `image` (any dtype and shape; a per-site black needs an (H, W) mosaic) to electrons
 /// as f32. An f32 image held by no one else is converted in place (pass it with std::move; a
 /// shared one is copied first, so other holders never see the change). Rows are shared out over
-/// `pool` (may be null). Throws lumen::InputError when the black levels do not fit the image.
+/// `pool` (may be null). An f32 image with gain 1 and black 0 (legacy: read noise 0) is returned
+/// as it is: the formula is an identity there. Throws lumen::InputError when the black levels do
+/// not fit the image.
 [[nodiscard]] Array to_electrons(Array image, const ElectronsSpec& spec, ThreadPool* pool = nullptr);
 
 } // namespace lumen::calib

@@ -36,6 +36,7 @@
 
 #include "lumen/array.hpp"
 #include "lumen/meta.hpp"
+#include "lumen/thread_pool.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -87,8 +88,13 @@ public:
   [[nodiscard]] std::vector<int> select(const HduSelector& selector, bool& multiple) const;
   /// The header of HDU `number` (merged over the primary header for an extension).
   [[nodiscard]] Meta header(int number);
-  /// The pixels of image HDU `number` (see the dtype rules above).
-  [[nodiscard]] Array pixels(int number);
+  /// The pixels of image HDU `number` (see the dtype rules above). An uncompressed HDU whose
+  /// conversion is a byte swap (unscaled integers, u16/u32 by their exact BZERO, float data with
+  /// any BSCALE/BZERO) is read directly with pread, its parts shared over `pool` (may be null),
+  /// the same values as CFITSIO gives; everything else, or `direct` false, goes through CFITSIO.
+  [[nodiscard]] Array pixels(int number, ThreadPool* pool = nullptr, bool direct = true);
+  /// True when pixels(number) reads the data unit directly (see above), false when CFITSIO does.
+  [[nodiscard]] bool reads_directly(int number);
   /// "HDUs in the file: 0 PRIMARY (no data), 1 SCI,1 image 132x288 BITPIX 16, ..."
   [[nodiscard]] std::string hdu_list() const;
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }

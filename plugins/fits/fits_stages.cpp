@@ -17,6 +17,10 @@ void FitsRead::validate() const {
   }
 }
 
+void FitsRead::start() {
+  if (ctx().threads() > 1) pool_ = std::make_unique<ThreadPool>(ctx().threads() - 1);
+}
+
 void FitsRead::read(const WorkUnit& unit, Emit& emit) {
   const HduSelector selector = parse_hdu_selector(*hdu);
   FitsFile file{std::filesystem::path(unit.source_file)};
@@ -30,7 +34,7 @@ void FitsRead::read(const WorkUnit& unit, Emit& emit) {
     for (const auto& e : header.entries()) item.meta.set(e.key, e.value, e.comment, e.unit);
     physics_from_header(item.meta);
     item.meta.set("fits_hdu", number, "HDU number in the source file (0 = primary)");
-    item.set("image", file.pixels(number));
+    item.set("image", file.pixels(number, pool_.get()));
     emit(std::move(item));
   }
 }

@@ -17,6 +17,7 @@
 #include "fits_io.hpp"
 #include "lumen/lumen.hpp"
 
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -51,6 +52,9 @@ public:
       "READNOIS or RON, else the mean of READNSEA..D over the amplifiers in CCDAMP (HST), and\n"
       "fits_hdu (the HDU number). Truncated, corrupt and non-FITS files fail their item with a\n"
       "message naming the file; sizes are checked against the file before memory is allocated.\n"
+      "Uncompressed images that need only a byte swap (unscaled integers, u16/u32 by their BZERO,\n"
+      "float data) are read straight into the array on the run's threads; the rest through CFITSIO\n"
+      "(the same values either way).\n"
       "\n"
       "Example:\n"
       "  - id: in\n"
@@ -68,7 +72,11 @@ public:
   Produces out_{this, {.arrays = {"image"}, .meta_keys = {"units", "domain", "fits_hdu"}, .units = ""}};
 
   void validate() const override;
+  void start() override;
   void read(const WorkUnit& unit, Emit& emit) override;
+
+private:
+  std::unique_ptr<ThreadPool> pool_; // threads - 1 workers for big data units; null for one thread
 };
 
 class FitsWrite final : public FileWriter {

@@ -118,6 +118,7 @@ ScaleOptions Scale::options() const {
   o.softening = *softening;
   o.softening_relative = *softening_mode == "relative";
   o.per_channel = *per_channel;
+  o.output = *output == "u8" ? DType::u8 : DType::f32;
   return o;
 }
 
@@ -170,6 +171,7 @@ void Scale::process(Item& item, Emit& emit) {
     item.meta.set("scale_table_error", table_error, "largest error of the interpolated asinh table (output units)");
     if (!fallback.empty()) item.meta.set("scale_fallback", fallback, "why the asinh stretch was not used");
   }
+  item.meta.set("scale_output", *output, *output == "u8" ? "u8: round(255 x) of the [0, 1] value" : "f32 in [0, 1]");
   item.meta.set(keys::units, "normalized");
   emit(std::move(item));
 }

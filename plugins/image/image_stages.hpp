@@ -2,7 +2,7 @@
 //
 //   image.to8bit      transform  any-dtype "image" -> u8 display stretch (min/max, percentiles or fixed)
 //   image.downsample  transform  anti-aliased (Lanczos-3) downsampling by an integer factor
-//   image.scale       transform  domain scaling to f32 [0, 1]: minmax, percentile clip or asinh stretch
+//   image.scale       transform  domain scaling to f32 [0, 1] (or u8): minmax, percentile clip or asinh stretch
 //
 // Example pipeline (quick-look PNGs of a synthetic sky):
 //   stages:
@@ -114,7 +114,8 @@ private:
 class Scale final : public Transform {
 public:
   static constexpr const char* summary =
-      "Domain scaling to f32 [0, 1]: linear min/max, percentile clip, or asinh stretch with percentile fallback";
+      "Domain scaling to f32 [0, 1] (or u8): linear min/max, percentile clip, or asinh stretch with percentile "
+      "fallback";
   static constexpr const char* doc =
       "Maps the \"image\" (any dtype and shape) to f32 in [0, 1], clipping, NaN kept:\n"
       "  minmax      (x - min) / (max - min) over the finite values (photography)\n"
@@ -131,12 +132,14 @@ public:
       "(scale_table_error, below 1e-6 of the output range). per_channel gives an (H, W, C) image one\n"
       "range per channel (else one range keeps the colour balance). Sets meta scale_method,\n"
       "scale_low, scale_high (numbers, or lists with per_channel), scale_softening (asinh, data\n"
-      "units) and units normalized. Follow it with image.to8bit {mode: fixed} for 8-bit output.\n"
+      "units) and units normalized. output u8 gives round(255 x) (NaN -> 0) in the same pass:\n"
+      "exactly image.to8bit {mode: fixed, low: 0, high: 1} after the f32 output, without the\n"
+      "full-size f32 array in between (meta scale_output says which).\n"
       "\n"
       "Example:\n"
       "  - id: scale\n"
       "    use: image.scale\n"
-      "    with: {mode: asinh, low_percentile: 1, high_percentile: 99.5, softening: 0.1}\n";
+      "    with: {mode: asinh, low_percentile: 1, high_percentile: 99.5, softening: 0.1, output: u8}\n";
   static constexpr bool concurrent = true;
 
   Param<std::string> mode{this, "mode", std::string("minmax"), "minmax, percentile or asinh",
@@ -160,6 +163,10 @@ public:
                                          Min{0},   Max{100},
                                          Unit{"%"}};
   Param<bool> per_channel{this, "per_channel", false, "one range per channel of an (H, W, C) image"};
+  Param<std::string> output{this, "output", std::string("f32"),
+                            "f32: values in [0, 1]; u8: round(255 x) in the same pass (= image.to8bit {mode: fixed, "
+                            "low: 0, high: 1} after f32)",
+                            OneOf{{"f32", "u8"}}};
 
   Requires in_{this, {.arrays = {"image"}, .meta_keys = {}, .units = ""}};
   Produces out_{this,

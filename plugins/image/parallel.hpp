@@ -35,7 +35,8 @@ void parallel_rows(ThreadPool* pool, std::int64_t n, const std::function<void(st
 /// packing) ran at 2-3 GB/s here without it: the hardware prefetcher of the 2-core test
 /// machine does not keep up, so the loop waits for memory (measured 46 ms -> 20 ms for
 /// f32 -> u8 on 16 megapixels).
-template <typename T, typename F> void prefetched_chunks(const T* src, std::int64_t n, F&& fn) {
+template <typename T, typename F>
+[[gnu::always_inline]] inline void prefetched_chunks(const T* src, std::int64_t n, F&& fn) {
   constexpr std::int64_t kChunk = 256, kAhead = 1024, kLine = 64 / static_cast<std::int64_t>(sizeof(T));
   for (std::int64_t i0 = 0; i0 < n; i0 += kChunk) {
     for (std::int64_t p = i0 + kAhead; p < std::min(n, i0 + kAhead + kChunk); p += kLine) __builtin_prefetch(src + p);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -45,11 +46,16 @@ struct Mapper {
     return static_cast<float>(table[i] + frac * (table[i + 1] - table[i]));
   }
 
-  // The same mapping over a run of pixels, asinh without branches (NaN restored by a select).
-  template <typename T> void map(const T* src, float* dst, std::int64_t count) const noexcept {
+  // The same mapping over a run of pixels, asinh without branches: each chunk of up to 256
+  // results is handed to put(first, values, count) while it is in cache (the values are all
+  // computed from the source before put runs, so dst may alias src).
+  template <typename T, typename Put> void map_chunks(const T* src, std::int64_t count, Put&& put) const noexcept {
+    alignas(64) std::array<float, 256> out{};
     if (!asinh || flat) {
       prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
-        for (std::int64_t i = i0; i < i1; ++i) dst[i] = (*this)(static_cast<double>(src[i]));
+        for (std::int64_t i = i0; i < i1; ++i)
+          out[static_cast<std::size_t>(i - i0)] = (*this)(static_cast<double>(src[i]));
+        put(i0, out.data(), i1 - i0);
       });
       return;
     }
@@ -57,7 +63,7 @@ struct Mapper {
     const double l = low, scale = table_scale, top = n;
     const auto last = static_cast<std::int64_t>(n) - 1;
     // Per chunk: positions and fractions in a vectorised pass, then the table reads (a gather
-    // the compiler cannot vectorise) in a short scalar loop.
+    // the compiler cannot vectorise) in a short scalar loop, then NaN restored by a select.
     alignas(64) std::array<std::int32_t, 256> idx{};
     alignas(64) std::array<double, 256> frac{};
     prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
@@ -73,15 +79,75 @@ struct Mapper {
       }
       for (std::int64_t j = 0; j < m; ++j) {
         const std::size_t k = 2 * static_cast<std::size_t>(idx[static_cast<std::size_t>(j)]);
-        dst[i0 + j] = static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
+        out[static_cast<std::size_t>(j)] =
+            static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
       }
       for (std::int64_t j = 0; j < m; ++j) {
         const float x = static_cast<float>(src[i0 + j]);
-        dst[i0 + j] = x == x ? dst[i0 + j] : std::numeric_limits<float>::quiet_NaN();
+        out[static_cast<std::size_t>(j)] =
+            x == x ? out[static_cast<std::size_t>(j)] : std::numeric_limits<float>::quiet_NaN();
+      }
+      put(i0, out.data(), m);
+    });
+  }
+
+  // map_chunks followed by image.to8bit's fixed [0, 1] mapping (map_range), without the f32
+  // array. For asinh the quantisation is folded into the table loop, with the same arithmetic
+  // as to8bit's map_run for low 0 and width 1: t = double(v) * 255 (exact: a 24-bit mantissa
+  // times 8 bits), clipped to [0, 255], then int(t + 0.5); NaN -> 0. A test checks both paths
+  // agree value for value.
+  template <typename T>
+  [[gnu::always_inline]] inline void map_u8(const T* src, std::uint8_t* dst, std::int64_t count) const noexcept {
+    if (!asinh || flat) {
+      const Range unit{0.0, 1.0};
+      map_chunks(src, count, [&](std::int64_t i0, const float* v, std::int64_t m) {
+        map_range(v, dst + i0, static_cast<std::size_t>(m), unit);
+      });
+      return;
+    }
+    const double* node = nodes.data();
+    const double l = low, scale = table_scale, top = n;
+    const auto last = static_cast<std::int64_t>(n) - 1;
+    alignas(64) std::array<std::int32_t, 256> idx{};
+    alignas(64) std::array<double, 256> frac{};
+    alignas(64) std::array<float, 256> out{};
+    prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
+      const std::int64_t m = i1 - i0;
+      for (std::int64_t j = 0; j < m; ++j) {
+        double t = (static_cast<double>(src[i0 + j]) - l) * scale;
+        t = t > 0 ? t : 0; // also NaN -> 0
+        t = t < top ? t : top;
+        std::int32_t k = static_cast<std::int32_t>(t);
+        k = k < static_cast<std::int32_t>(last) ? k : static_cast<std::int32_t>(last);
+        idx[static_cast<std::size_t>(j)] = k;
+        frac[static_cast<std::size_t>(j)] = t - static_cast<double>(k);
+      }
+      for (std::int64_t j = 0; j < m; ++j) {
+        const std::size_t k = 2 * static_cast<std::size_t>(idx[static_cast<std::size_t>(j)]);
+        out[static_cast<std::size_t>(j)] =
+            static_cast<float>(node[k] + frac[static_cast<std::size_t>(j)] * node[k + 1]);
+      }
+      // NaN input went to t = 0, i.e. table[0] = 0 -> 0, as to8bit maps NaN: no select needed.
+      for (std::int64_t j = 0; j < m; ++j) {
+        double t = static_cast<double>(out[static_cast<std::size_t>(j)]) * 255.0;
+        t = t > 0.0 ? t : 0.0;
+        t = t < 255.0 ? t : 255.0;
+        dst[i0 + j] = static_cast<std::uint8_t>(static_cast<int>(t + 0.5));
       }
     });
   }
 };
+
+// The f32 -> u8 loop compiled twice (AVX2 and baseline x86-64), chosen at load time: the same
+// operations in the same order (AVX2 without FMA, so no contraction), only wider registers.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LUMEN_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define LUMEN_SIMD_CLONES
+#endif
+LUMEN_SIMD_CLONES void map_u8_f32(const Mapper& m, const float* src, std::uint8_t* dst, std::int64_t count) noexcept {
+  m.map_u8(src, dst, count);
+}
 
 double asinh_norm(double d, double s, double total) {
   return std::asinh(d / s) / total;
@@ -171,12 +237,14 @@ std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& opt
   return plan;
 }
 
-Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool) {
+Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool, DType output) {
   const std::size_t nch = plan.size();
+  if (output != DType::f32 && output != DType::u8)
+    throw Error("image.scale: output must be f32 or u8, got " + std::string(dtype_name(output)));
   if (nch == 0 || (nch > 1 && !(image.ndim() == 3 && static_cast<std::size_t>(image.dim(2)) == nch)))
     throw Error("image.scale: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
   if (image.empty()) return {};
-  if (image.size() == 0) return Array(DType::f32, image.shape());
+  if (image.size() == 0) return Array(output, image.shape());
   std::vector<Mapper> maps;
   for (ChannelScale& p : plan) {
     if (p.method == "asinh") {
@@ -189,11 +257,15 @@ Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool
       maps.push_back(linear_mapper(p.range));
     }
   }
-  // f32 in place (writable() copies only a shared or strided array); other dtypes into a new f32.
-  const bool in_place = image.dtype() == DType::f32;
+  const bool u8 = output == DType::u8;
+  // f32 to f32 in place (writable() copies only a shared or strided array); otherwise into a new
+  // array of the output type.
+  const bool in_place = !u8 && image.dtype() == DType::f32;
   const Array a = in_place ? Array() : image.contiguous_copy();
-  Array out = in_place ? std::move(image) : Array::uninitialized(DType::f32, image.shape());
-  float* dst = out.writable<float>().data();
+  Array out = in_place ? std::move(image) : Array::uninitialized(output, image.shape());
+  float* dst = u8 ? nullptr : out.writable<float>().data();
+  std::uint8_t* dst8 = u8 ? out.writable<std::uint8_t>().data() : nullptr;
+  const Range unit{0.0, 1.0}; // image.to8bit {mode: fixed, low: 0, high: 1}
   const std::int64_t n = out.size();
   visit_dtype(in_place ? DType::f32 : a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -203,11 +275,31 @@ Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool
         [&](std::int64_t b0, std::int64_t b1) {
           const std::int64_t e0 = b0 * kBlock, e1 = std::min(n, b1 * kBlock);
           if (nch == 1) {
-            maps[0].map(src + e0, dst + e0, e1 - e0);
+            if constexpr (std::is_same_v<T, float>) {
+              if (u8) {
+                map_u8_f32(maps[0], src + e0, dst8 + e0, e1 - e0);
+                return;
+              }
+            }
+            if (u8)
+              maps[0].map_u8(src + e0, dst8 + e0, e1 - e0);
+            else
+              maps[0].map_chunks(src + e0, e1 - e0, [&](std::int64_t i0, const float* v, std::int64_t m) {
+                std::copy(v, v + m, dst + e0 + i0);
+              });
             return;
           }
-          for (std::int64_t i = e0; i < e1; ++i)
-            dst[i] = maps[static_cast<std::size_t>(i) % nch](static_cast<double>(src[i]));
+          std::array<float, 256> v{};
+          for (std::int64_t c0 = e0; c0 < e1; c0 += 256) {
+            const std::int64_t m = std::min<std::int64_t>(256, e1 - c0);
+            for (std::int64_t j = 0; j < m; ++j)
+              v[static_cast<std::size_t>(j)] =
+                  maps[static_cast<std::size_t>(c0 + j) % nch](static_cast<double>(src[c0 + j]));
+            if (u8)
+              map_range(v.data(), dst8 + c0, static_cast<std::size_t>(m), unit);
+            else
+              std::copy(v.begin(), v.begin() + m, dst + c0);
+          }
         },
         1);
   });
@@ -216,7 +308,7 @@ Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool
 
 Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
   std::vector<ChannelScale> plan = plan_scale(image, options, pool);
-  Array out = apply_scale(std::move(image), plan, pool);
+  Array out = apply_scale(std::move(image), plan, pool, options.output);
   if (used) *used = std::move(plan);
   return out;
 }

@@ -19,6 +19,11 @@
 // interval midpoints is below 1e-6; the error reached is reported), so a 16-megapixel frame
 // costs a few ns per pixel instead of a logarithm per pixel.
 //
+// Output f32 (the default) or u8: u8 quantises each chunk of scaled values while it is still in
+// cache, with image.to8bit's own code for the fixed range [0, 1] (round(255 x), NaN -> 0), so
+// it equals image.scale + image.to8bit {mode: fixed, low: 0, high: 1} value for value without
+// the full-size f32 intermediate (64 MB for a 16-megapixel frame) and its second pass.
+//
 // Example pipeline, through the stage that wraps this:
 //   - id: scale
 //     use: image.scale
@@ -43,6 +48,7 @@ struct ScaleOptions {
   double softening = 0.1;                                                 // asinh
   bool softening_relative = true;                                         // softening * (high - low), else data units
   bool per_channel = false;                                               // one range per channel of an (H, W, C) array
+  DType output = DType::f32;                                              // f32 [0, 1] or u8 round(255 x)
 };
 
 /// What one channel (or the whole image) was mapped with.
@@ -61,10 +67,12 @@ struct ChannelScale {
 /// Maps `image` to f32 [0, 1] of the same shape with the given plan (one entry, or one per
 /// channel of the last axis), filling in each asinh entry's table_error. An f32 image held by
 /// no one else is mapped in place (pass it with std::move; a shared one is copied first).
+/// `output` u8 gives round(255 x) instead (see above; any other dtype throws lumen::Error).
 /// Elements are shared out over `pool` (may be null).
-[[nodiscard]] Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool = nullptr);
+[[nodiscard]] Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool = nullptr,
+                                DType output = DType::f32);
 
-/// plan_scale + apply_scale; `used` receives the plan when not null.
+/// plan_scale + apply_scale (with options.output); `used` receives the plan when not null.
 [[nodiscard]] Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used = nullptr,
                             ThreadPool* pool = nullptr);
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -96,18 +97,62 @@ template <typename T> void map_run(const T* src, std::uint8_t* dst, std::size_t 
 
 } // namespace
 
+namespace {
+
+// Where percentile p of n values lies: the k-th smallest (0-based), and the fraction towards the
+// next one.
+struct Rank {
+  std::size_t k = 0;
+  double frac = 0;
+};
+Rank rank_of(std::size_t n, double p) {
+  const double q = std::clamp(p, 0.0, 100.0) / 100.0;
+  const double pos = q * static_cast<double>(n - 1);
+  Rank r;
+  r.k = static_cast<std::size_t>(std::floor(pos));
+  r.frac = pos - static_cast<double>(r.k);
+  return r;
+}
+
+// An extreme rank (the lowest or highest 1/32 of the values, as for 0.5 % and 99.9 %) is found
+// with a bounded heap in one read-only pass (std::partial_sort_copy) instead of nth_element's
+// several passes: the same order statistics, so the same result.
+constexpr std::size_t kExtremeShare = 32;
+bool extreme(std::size_t n, const Rank& r) {
+  return r.k + 2 <= n / kExtremeShare || n - r.k <= n / kExtremeShare;
+}
+
+double interpolate(double lo, double hi, double frac) {
+  return frac == 0.0 ? lo : lo + frac * (hi - lo);
+}
+
+double extreme_percentile(const std::vector<double>& values, const Rank& r) {
+  const std::size_t n = values.size();
+  const bool need_next = r.frac != 0.0 && r.k + 1 < n;
+  if (r.k + 2 <= n / kExtremeShare) { // the k + 2 smallest, ascending
+    std::vector<double> low(r.k + 2);
+    std::partial_sort_copy(values.begin(), values.end(), low.begin(), low.end());
+    return need_next ? interpolate(low[r.k], low[r.k + 1], r.frac) : low[r.k];
+  }
+  // The n - k largest, descending: the k-th smallest is the last, the next one before it.
+  std::vector<double> high(n - r.k);
+  std::partial_sort_copy(values.begin(), values.end(), high.begin(), high.end(), std::greater<>());
+  const double lo = high.back();
+  return need_next ? interpolate(lo, high[high.size() - 2], r.frac) : lo;
+}
+
+} // namespace
+
 double percentile(std::vector<double>& values, double p) {
   if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const double q = std::clamp(p, 0.0, 100.0) / 100.0;
-  const double pos = q * static_cast<double>(values.size() - 1);
-  const auto k = static_cast<std::size_t>(std::floor(pos));
-  const double frac = pos - static_cast<double>(k);
-  const auto kth = values.begin() + static_cast<std::ptrdiff_t>(k);
+  const Rank r = rank_of(values.size(), p);
+  if (extreme(values.size(), r)) return extreme_percentile(values, r);
+  const auto kth = values.begin() + static_cast<std::ptrdiff_t>(r.k);
   std::nth_element(values.begin(), kth, values.end());
   const double lo = *kth;
-  if (frac == 0.0 || k + 1 >= values.size()) return lo;
+  if (r.frac == 0.0 || r.k + 1 >= values.size()) return lo;
   const double hi = *std::min_element(kth + 1, values.end()); // everything after kth is >= lo
-  return lo + frac * (hi - lo);
+  return lo + r.frac * (hi - lo);
 }
 
 std::size_t sample_stride(std::size_t count, std::size_t channels) {
@@ -162,13 +207,17 @@ std::vector<Range> find_ranges(const Array& image, const StretchOptions& options
                      sample.end());
       if (sample.empty()) continue;
       if (pool && sample.size() > 4096) { // the two selections at once, one on a copy
-        std::vector<double> copy = sample;
+        // (when both ranks are extreme both selections only read the sample: no copy then)
+        const bool reads_only = extreme(sample.size(), rank_of(sample.size(), options.low_percentile)) &&
+                                extreme(sample.size(), rank_of(sample.size(), options.high_percentile));
+        std::vector<double> copy = reads_only ? std::vector<double>() : sample;
+        std::vector<double>& low_values = reads_only ? sample : copy;
         parallel_rows(
             pool, 2,
             [&](std::int64_t b0, std::int64_t b1) {
               for (std::int64_t b = b0; b < b1; ++b)
-                (b == 0 ? r.low : r.high) =
-                    b == 0 ? percentile(copy, options.low_percentile) : percentile(sample, options.high_percentile);
+                (b == 0 ? r.low : r.high) = b == 0 ? percentile(low_values, options.low_percentile)
+                                                   : percentile(sample, options.high_percentile);
             },
             1);
         continue;
@@ -212,6 +261,10 @@ Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadP
       for (std::size_t c = 0; c < nch; ++c) dst[p + c] = map_value(src[p + c], maps[c]);
   });
   return out;
+}
+
+void map_range(const float* src, std::uint8_t* dst, std::size_t n, const Range& range) noexcept {
+  map_run(src, dst, n, mapping_for(range));
 }
 
 Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used, ThreadPool* pool) {

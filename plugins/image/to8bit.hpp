@@ -6,12 +6,12 @@
 // (low == high) becomes all 0 (values above the constant would be 255), never a division by zero.
 //
 // Percentiles use linear interpolation between order statistics (numpy's default method),
-// found with std::nth_element. They are exact whenever a channel has at most
-// kMaxPercentileSamples values. Larger inputs are sampled at a fixed stride (every s-th
-// value, s = ceil(n / kMaxPercentileSamples), raised until it shares no factor with 2, 3 or
-// the channel count, so a Bayer mosaic or interleaved RGB is never sampled on one site or
-// channel only). The sample depends only on the array's shape, so results are reproducible.
-// Minimum and maximum always use every value.
+// found with std::nth_element, or for ranks in the lowest or highest 1/32 (0.5 %, 99.9 %) with a
+// bounded heap in one read-only pass (the same order statistics, several times faster). They are exact whenever a
+// channel has at most kMaxPercentileSamples values. Larger inputs are sampled at a fixed stride (every s-th value, s =
+// ceil(n / kMaxPercentileSamples), raised until it shares no factor with 2, 3 or the channel count, so a Bayer mosaic
+// or interleaved RGB is never sampled on one site or channel only). The sample depends only on the array's shape, so
+// results are reproducible. Minimum and maximum always use every value.
 //
 // Example pipeline, through the stage that wraps this:
 //   - id: stretch
@@ -23,6 +23,7 @@
 #include "lumen/thread_pool.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace lumen::image {
@@ -65,6 +66,11 @@ struct Range {
 /// (one per channel of the last axis, or one for all values). Elements are shared out over
 /// `pool` (may be null).
 [[nodiscard]] Array apply_ranges(const Array& image, const std::vector<Range>& ranges, ThreadPool* pool = nullptr);
+
+/// The mapping apply_ranges() gives one channel, over a run of `n` contiguous f32 values: the
+/// very same code, so image.scale's u8 output (which calls it with {0, 1} on each chunk of
+/// scaled values) equals image.scale followed by image.to8bit {mode: fixed, low: 0, high: 1}.
+void map_range(const float* src, std::uint8_t* dst, std::size_t n, const Range& range) noexcept;
 
 /// find_ranges + apply_ranges; `used` receives the ranges when not null.
 [[nodiscard]] Array to8bit(const Array& image, const StretchOptions& options, std::vector<Range>* used = nullptr,

@@ -6,7 +6,8 @@
 // clear messages (validation before any data, failed items with the stage's reason). A real CCD
 // frame from ../shared/data (SAAO 1.0 m, GAIN 1.9, RDNOISE 5.0 in its header) goes through
 // calib.electrons and calib.cosmic_rays: the flagged pixels are sharp spikes far above their
-// neighbourhood, and they are replaced by it.
+// neighbourhood, and they are replaced by it. image.scale {output: u8} writes the same PNGs as
+// image.scale + image.to8bit {fixed} (f32 FITS frames read back through fits.read).
 #include "run_lumen.hpp"
 
 #include <catch2/catch.hpp>
@@ -134,6 +135,51 @@ stages:
   CHECK(h.width == 32);
   CHECK(h.height == 24);
   CHECK(h.color_type == 2); // RGB
+}
+
+TEST_CASE("calib: image.scale output u8 writes the same PNGs as image.scale then image.to8bit fixed 0..1",
+          "[calib][e2e]") {
+  e2e::TempDir dir("calib-scale-u8");
+  // f32 FITS frames (read back through fits.read's direct path), gain 1 / black 0 electrons.
+  auto r = run(dir.path(), "make", R"(pipeline: make
+version: 1
+stages:
+  - {id: sky, use: synth.starfield, with: {count: 2, width: 700, height: 500, dtype: f32, stars: 300}}
+  - {id: save, use: fits.write, with: {name: "sky_{index:04d}.fits"}}
+)");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string fits = (dir.path() / "make" / "outputs").string();
+  for (const std::string mode : {"asinh", "percentile", "minmax"}) {
+    const std::string head = "version: 1\nstages:\n  - {id: read, use: fits.read, with: {path: \"" + fits +
+                             "\"}}\n  - {id: electrons, use: calib.electrons, with: {gain: 1, black_level: 0, prefer: "
+                             "parameters}}\n";
+    const std::string scale =
+        "  - {id: scale, use: image.scale, with: {mode: " + mode + ", low_percentile: 0.5, high_percentile: 99.9";
+    const std::string png = "  - {id: png, use: png.write, with: {name: \"{stem}.png\"}}\n";
+    r = run(dir.path(), "two_" + mode,
+            "pipeline: two\n" + head + scale + "}}\n  - {id: to8, use: image.to8bit, with: {mode: fixed}}\n" + png);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    r = run(dir.path(), "one_" + mode, "pipeline: one\n" + head + scale + ", output: u8}}\n" + png);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    for (const char* name : {"sky_0000.png", "sky_0001.png"}) {
+      INFO(mode << " " << name);
+      const std::string a = e2e::read_text(dir.path() / ("two_" + mode) / "outputs" / name);
+      const std::string b = e2e::read_text(dir.path() / ("one_" + mode) / "outputs" / name);
+      REQUIRE(a.size() > 1000);
+      CHECK(a == b);
+    }
+  }
+  r = run(dir.path(), "bad", R"(pipeline: p
+version: 1
+stages:
+  - {id: sky, use: synth.starfield}
+  - {id: scale, use: image.scale, with: {output: u16}}
+)");
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("parameter 'output': \"u16\" is not one of: f32, u8") != std::string::npos);
 }
 
 TEST_CASE("calib: bad configurations fail before any data is read, naming the parameter", "[calib][e2e]") {

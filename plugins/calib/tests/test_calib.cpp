@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -214,6 +215,32 @@ TEST_CASE("electrons: an f32 image is converted in place only when no one else h
   const auto in_place = lumen::calib::to_electrons(std::move(alone), spec);
   CHECK(in_place.raw() == alone_storage);
   CHECK(values_of(in_place) == std::vector<float>{0.f, 2.f, 4.f});
+}
+
+TEST_CASE("electrons: gain 1 and black 0 on f32 pass the array on untouched, equal to the formula",
+          "[calib][electrons]") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> v = {-0.f, 0.f, 1.5f, -7.25f, 1e-42f, 3.4e38f, inf, -inf, nan, 123456.789f};
+  lumen::calib::ElectronsSpec spec; // gain 1, black 0
+  lumen::Array a = make<float>({1, 10}, v);
+  const void* storage = a.raw();
+  const auto out = lumen::calib::to_electrons(std::move(a), spec);
+  CHECK(out.raw() == storage); // no pass, no copy
+  const auto got = values_of(out);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const float formula = (v[i] - 0.f) * 1.f; // what the loop computes
+    CHECK(std::memcmp(&got[i], &formula, sizeof(float)) == 0);
+  }
+  spec.legacy = true; // x * 1 - 0
+  CHECK(lumen::calib::to_electrons(make<float>({1, 10}, v), spec).dtype() == lumen::DType::f32);
+  // Anything else still computes: u16 input (converted to f32), a black level, a gain.
+  spec.legacy = false;
+  CHECK(lumen::calib::to_electrons(make<std::uint16_t>({1, 2}, {1, 2}), spec).dtype() == lumen::DType::f32);
+  spec.black = {0.5};
+  CHECK(values_of(lumen::calib::to_electrons(make<float>({1, 2}, {1.f, 2.f}), spec)) == std::vector<float>{0.5f, 1.5f});
+  spec.black = {0.0};
+  spec.gain = 1.0 + 1e-6;
+  CHECK(values_of(lumen::calib::to_electrons(make<float>({1, 1}, {1000.f}), spec))[0] == 1000.f * float(1.0 + 1e-6));
 }
 
 TEST_CASE("electrons: clear errors for a missing gain, electrons input, wrong units and legacy without noise",

@@ -2,7 +2,8 @@
 // header cards of every type (long strings, HISTORY, HIERARCH, Lumen keys), the real sample
 // files checked against MANIFEST.md, real files through read -> write -> read with every card
 // kept, fitsverify and astropy cross-checks of written files, and bad input (truncated,
-// flipped bytes, not FITS, header sizes beyond the file, zero dims, missing HDUs).
+// flipped bytes, not FITS, header sizes beyond the file, zero dims, missing HDUs); the direct
+// (pread) reads against CFITSIO's for every BITPIX with and without BZERO/BSCALE.
 //
 // Run: build/bin/test_fits   (or ctest -R fits)
 #include "fits_io.hpp"
@@ -503,6 +504,109 @@ TEST_CASE("data beyond the end of the file is refused before allocation", "[fits
   CHECK_THAT(err, Catch::Contains(file.string()));
   CHECK_THAT(err, Catch::Contains("truncated FITS file"));
   CHECK_THAT(err, Catch::Contains("40000000000 data bytes"));
+}
+
+// ---- direct reads (pread + byte swap) against CFITSIO ---------------------------------------------
+
+namespace {
+
+// A FITS file by hand whose data unit is `data` (big-endian bytes as stored), padded to 2880.
+void hand_made_data(const fs::path& file, const std::vector<std::string>& cards, const std::string& data,
+                    std::size_t keep = std::string::npos) {
+  std::string h;
+  for (auto card : cards) {
+    card.resize(80, ' ');
+    h += card;
+  }
+  std::string end = "END";
+  end.resize(80, ' ');
+  h += end;
+  h.resize((h.size() + 2879) / 2880 * 2880, ' ');
+  std::string d = data;
+  d.resize((d.size() + 2879) / 2880 * 2880, '\0');
+  std::string all = h + d;
+  if (keep != std::string::npos) all.resize(keep);
+  std::ofstream(file, std::ios::binary) << all;
+}
+
+bool same_bits(const Array& a, const Array& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && a.nbytes() == b.nbytes() &&
+         std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+}
+
+} // namespace
+
+TEST_CASE("direct reads give CFITSIO's values bit for bit, every BITPIX, with and without BZERO/BSCALE",
+          "[fits][direct]") {
+  TempDir tmp("fits-direct");
+  // Random bytes: for float data that includes NaNs, infinities, denormals and negative zeros.
+  std::mt19937_64 rng(5);
+  const auto random_bytes = [&](std::size_t n) {
+    std::string d(n, '\0');
+    for (char& c : d) c = static_cast<char>(rng() & 0xff);
+    return d;
+  };
+  struct Case {
+    int bitpix;
+    std::vector<std::string> scaling;
+    DType dtype;
+    bool direct;
+  };
+  const std::vector<Case> cases = {
+      {8, {}, DType::u8, true},
+      {8, {kv("BZERO", "-128")}, DType::i16, false}, // signed bytes: CFITSIO converts
+      {16, {}, DType::i16, true},
+      {16, {kv("BSCALE", "1"), kv("BZERO", "32768")}, DType::u16, true},
+      {16, {kv("BSCALE", "2.5"), kv("BZERO", "10")}, DType::f32, false},
+      {32, {}, DType::i32, true},
+      {32, {kv("BZERO", "2147483648")}, DType::u32, true},
+      {-32, {}, DType::f32, true},
+      {-32, {kv("BSCALE", "1.5"), kv("BZERO", "-3.25")}, DType::f32, true},
+      {-64, {}, DType::f64, true},
+      {-64, {kv("BSCALE", "0.5"), kv("BZERO", "100")}, DType::f64, true},
+  };
+  lumen::ThreadPool pool(1); // two parts: the caller and one worker
+  for (const auto& c : cases) {
+    INFO("BITPIX " << c.bitpix << (c.scaling.empty() ? "" : " scaled"));
+    // About 9 MB of data: big enough to be read in two parts of several 1 MiB pieces, with an
+    // odd width so that no part or piece boundary falls on a row.
+    const std::int64_t w = 1501, h = (9 << 20) / (w * std::abs(c.bitpix) / 8);
+    std::vector<std::string> cards = {kv("SIMPLE", "T"), kv("BITPIX", std::to_string(c.bitpix)), kv("NAXIS", "2"),
+                                      kv("NAXIS1", std::to_string(w)), kv("NAXIS2", std::to_string(h))};
+    cards.insert(cards.end(), c.scaling.begin(), c.scaling.end());
+    const fs::path file =
+        tmp.path() / ("bitpix" + std::to_string(c.bitpix) + "_" + std::to_string(cards.size()) + ".fits");
+    hand_made_data(file, cards, random_bytes(static_cast<std::size_t>(w * h * std::abs(c.bitpix) / 8)));
+    FitsFile f(file);
+    CHECK(f.reads_directly(0) == c.direct);
+    const Array cfitsio = f.pixels(0, nullptr, false);
+    const Array one = f.pixels(0);
+    const Array two = f.pixels(0, &pool);
+    CHECK(cfitsio.dtype() == c.dtype);
+    CHECK(cfitsio.shape() == lumen::Shape{h, w});
+    CHECK(same_bits(one, cfitsio));
+    CHECK(same_bits(two, cfitsio));
+  }
+}
+
+TEST_CASE("direct reads: a data unit cut short is refused with the file named", "[fits][direct][bad]") {
+  TempDir tmp("fits-direct-bad");
+  const std::int64_t w = 1024, h = 1024;
+  const std::vector<std::string> cards = {kv("SIMPLE", "T"), kv("BITPIX", "-32"), kv("NAXIS", "2"),
+                                          kv("NAXIS1", std::to_string(w)), kv("NAXIS2", std::to_string(h))};
+  const fs::path whole = tmp.path() / "whole.fits", cut = tmp.path() / "cut.fits", padless = tmp.path() / "pad.fits";
+  const std::string data(static_cast<std::size_t>(w * h * 4), '\x3f');
+  hand_made_data(whole, cards, data);
+  hand_made_data(cut, cards, data, 2880 + data.size() / 2);
+  hand_made_data(padless, cards, data, 2880 + data.size()); // pixels complete, padding missing
+  FitsFile ok(whole);
+  REQUIRE(ok.reads_directly(0));
+  CHECK(ok.pixels(0).view<float>().at(5, 7) == Approx(0.7470588088)); // 0x3f3f3f3f
+  for (const fs::path& bad : {cut, padless}) {
+    const std::string err = read_error(bad);
+    CHECK_THAT(err, Catch::Contains(bad.string()));
+    CHECK_THAT(err, Catch::Contains("truncated FITS file"));
+  }
 }
 
 TEST_CASE("tile-compressed images read as the image they hold, with the image's header", "[fits][compressed]") {

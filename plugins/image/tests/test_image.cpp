@@ -1,7 +1,8 @@
 // Unit tests for the `image` set: to8bit mapping end points, percentiles on known data,
 // sampling of large images, constant images, NaN and infinity handling, per-channel ranges,
 // and the image.to8bit stage driven directly; image.downsample geometry (Sony, Fuji) and
-// frequency response; image.scale ranges (minmax, percentile, asinh by hand, the fallback).
+// frequency response; image.scale ranges (minmax, percentile, asinh by hand, the fallback) and
+// its u8 output (equal to f32 then to8bit fixed 0..1).
 //
 // Run: build/bin/test_image   (or ctest -R image)
 // The stage under test is used in pipelines like:
@@ -473,6 +474,28 @@ std::vector<float> f32_values(const lumen::Array& a) {
 
 } // namespace
 
+TEST_CASE("percentile: the heap path for extreme ranks equals the order statistics of a full sort",
+          "[image][to8bit][percentile]") {
+  std::mt19937 rng(3);
+  for (const std::size_t n : {1u, 2u, 31u, 32u, 33u, 64u, 65u, 1000u, 100003u}) {
+    std::vector<double> base(n);
+    std::uniform_int_distribution<int> level(0, 300); // many ties
+    std::normal_distribution<double> noise(0, 1);
+    for (std::size_t i = 0; i < n; ++i) base[i] = i % 3 ? level(rng) : noise(rng);
+    std::vector<double> sorted = base;
+    std::sort(sorted.begin(), sorted.end());
+    for (const double p : {0.0, 0.001, 0.5, 1.0, 3.0, 3.2, 3.125, 50.0, 96.875, 96.9, 97.0, 99.0, 99.9, 99.99, 100.0}) {
+      INFO("n " << n << " p " << p);
+      const double pos = p / 100.0 * static_cast<double>(n - 1);
+      const auto k = static_cast<std::size_t>(std::floor(pos));
+      const double frac = pos - static_cast<double>(k);
+      const double want = frac == 0.0 || k + 1 >= n ? sorted[k] : sorted[k] + frac * (sorted[k + 1] - sorted[k]);
+      std::vector<double> v = base;
+      CHECK(lumen::image::percentile(v, p) == want);
+    }
+  }
+}
+
 TEST_CASE("scale minmax and percentile map their ranges linearly onto [0, 1]", "[image][scale]") {
   const auto a = make<std::uint16_t>({1, 5}, {10, 20, 30, 40, 50});
   std::vector<lumen::image::ChannelScale> plan;
@@ -582,6 +605,109 @@ TEST_CASE("scale works in place on an f32 image no one else holds, never on a sh
   CHECK(f32_values(in_place) == std::vector<float>{0.f, 0.5f, 1.f});
 }
 
+TEST_CASE("scale asinh in place keeps NaN as NaN", "[image][scale]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  ScaleOptions o;
+  o.mode = ScaleMode::asinh;
+  o.low_percentile = 0;
+  o.high_percentile = 100;
+  lumen::Array alone = make<float>({1, 5}, {nan, 0.f, 5.f, nan, 10.f});
+  const void* storage = alone.raw();
+  const auto out = lumen::image::scale01(std::move(alone), o);
+  REQUIRE(out.raw() == storage); // the in-place path (it used to read back its own output)
+  const auto v = f32_values(out);
+  CHECK(std::isnan(v[0]));
+  CHECK(std::isnan(v[3]));
+  CHECK(v[1] == 0.f);
+  CHECK(v[4] == 1.f);
+}
+
+namespace {
+
+// scale01 with output u8 against scale01 (f32) followed by image.to8bit's fixed [0, 1] mapping.
+template <typename T>
+void check_u8_equals_f32_then_to8bit(const lumen::Array& in, ScaleOptions o, lumen::ThreadPool* pool,
+                                     int min_levels = 150) {
+  o.output = lumen::DType::f32;
+  std::vector<lumen::image::ChannelScale> plan_f32, plan_u8;
+  const auto f = lumen::image::scale01(in, o, &plan_f32, pool);
+  const auto want = lumen::image::apply_ranges(f, {Range{0.0, 1.0}});
+  o.output = lumen::DType::u8;
+  const auto got = lumen::image::scale01(in, o, &plan_u8, pool);
+  REQUIRE(got.dtype() == lumen::DType::u8);
+  REQUIRE(got.shape() == in.shape());
+  REQUIRE(plan_u8.size() == plan_f32.size());
+  for (std::size_t c = 0; c < plan_u8.size(); ++c) {
+    CHECK(plan_u8[c].method == plan_f32[c].method);
+    CHECK(plan_u8[c].range.low == plan_f32[c].range.low);
+    CHECK(plan_u8[c].range.high == plan_f32[c].range.high);
+  }
+  const auto g = u8_values(got), w = u8_values(want);
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < g.size(); ++i) differ += g[i] != w[i];
+  CHECK(differ == 0);
+  // The data must exercise the rounding: many distinct levels, both ends clipped.
+  std::vector<int> seen(256);
+  for (int x : w) seen[static_cast<std::size_t>(x)] = 1;
+  CHECK(std::accumulate(seen.begin(), seen.end(), 0) >= min_levels);
+  CHECK(seen[0] == 1);
+  CHECK(seen[255] == 1);
+}
+
+} // namespace
+
+TEST_CASE("scale output u8 equals scale to f32 then to8bit fixed 0..1, value for value", "[image][scale]") {
+  // A sky-like frame: a smooth gradient, noise, bright spikes, NaN and infinities, 1.2 megapixels
+  // (above the exact-percentile limit, so the sampled path runs too).
+  const std::int64_t h = 1100, w = 1100;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> noise(0.f, 3.f);
+  std::vector<float> sky(static_cast<std::size_t>(h * w));
+  for (std::size_t i = 0; i < sky.size(); ++i) sky[i] = 100.f + static_cast<float>(i % 977) + noise(rng);
+  for (std::size_t i = 0; i < sky.size(); i += 4099) sky[i] = 1100.f + static_cast<float>(i % 13) * 20.f;
+  sky[5] = std::numeric_limits<float>::quiet_NaN();
+  sky[77] = std::numeric_limits<float>::infinity();
+  sky[78] = -std::numeric_limits<float>::infinity();
+  const auto f32 = make<float>({h, w}, sky);
+  std::vector<double> sky64(sky.begin(), sky.end());
+  const auto f64 = make<double>({h, w}, sky64);
+  std::vector<std::uint16_t> counts(sky.size());
+  for (std::size_t i = 0; i < sky.size(); ++i)
+    counts[i] = static_cast<std::uint16_t>(std::isfinite(sky[i]) ? sky[i] : 0.f);
+  const auto u16 = make<std::uint16_t>({h, w}, counts);
+  const auto pool = lumen::image::make_row_pool(2);
+
+  for (const auto mode : {ScaleMode::minmax, ScaleMode::percentile, ScaleMode::asinh}) {
+    ScaleOptions o;
+    o.mode = mode;
+    o.low_percentile = 0.5;
+    o.high_percentile = 99.9;
+    INFO("mode " << static_cast<int>(mode));
+    check_u8_equals_f32_then_to8bit<float>(f32, o, nullptr);
+    check_u8_equals_f32_then_to8bit<float>(f32, o, pool.get());
+    check_u8_equals_f32_then_to8bit<double>(f64, o, pool.get());
+    check_u8_equals_f32_then_to8bit<std::uint16_t>(u16, o, pool.get());
+  }
+  // Per-channel ranges on (H, W, 3), and the asinh fallback (degenerate range).
+  ScaleOptions rgb;
+  rgb.mode = ScaleMode::asinh;
+  rgb.per_channel = true;
+  check_u8_equals_f32_then_to8bit<float>(make<float>({h, w / 4, 3}, {sky.begin(), sky.begin() + h * (w / 4) * 3}), rgb,
+                                         pool.get());
+  std::vector<float> flat(100000, 5.f);
+  for (std::size_t i = 0; i < flat.size(); i += 397) flat[i] = static_cast<float>(i % 1000);
+  ScaleOptions fb;
+  fb.mode = ScaleMode::asinh;
+  std::vector<lumen::image::ChannelScale> plan;
+  (void)lumen::image::scale01(make<float>({100, 1000}, flat), fb, &plan);
+  REQUIRE(plan[0].method == "percentile"); // fell back
+  check_u8_equals_f32_then_to8bit<float>(make<float>({100, 1000}, flat), fb, pool.get(), 50);
+
+  ScaleOptions bad;
+  bad.output = lumen::DType::i16;
+  CHECK_THROWS_WITH(lumen::image::scale01(f32, bad), Catch::Contains("output must be f32 or u8"));
+}
+
 TEST_CASE("image.scale records its mapping in meta and checks its parameters", "[image][scale][stage]") {
   lumen::image::Scale stage;
   stage.mode.assign(lumen::ParamValue{std::string("asinh")});
@@ -604,6 +730,19 @@ TEST_CASE("image.scale records its mapping in meta and checks its parameters", "
   CHECK(m.get_number("scale_high") == Approx(98.01));
   CHECK(m.get_number("scale_softening") == Approx(0.1 * (98.01 - 0.99)));
   CHECK(!m.has("scale_fallback"));
+  CHECK(m.get_string("scale_output") == "f32");
+  CHECK(out.items[0].array("image").dtype() == lumen::DType::f32);
+
+  stage.output.assign(lumen::ParamValue{std::string("u8")});
+  lumen::Item item8("sky8");
+  item8.set("image", make<float>({10, 10}, values));
+  item8.meta.set("units", "electrons");
+  stage.process(item8, out);
+  REQUIRE(out.items.size() == 2);
+  const auto& u8 = out.items[1].array("image");
+  CHECK(u8.dtype() == lumen::DType::u8);
+  CHECK(out.items[1].meta.get_string("scale_output") == "u8");
+  CHECK(u8_values(u8) == u8_values(lumen::image::apply_ranges(out.items[0].array("image"), {Range{0.0, 1.0}})));
 
   stage.softening.assign(lumen::ParamValue{0.0});
   CHECK_THROWS_WITH(stage.validate(), Catch::Contains("softening must be > 0"));
