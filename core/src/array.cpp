@@ -113,7 +113,7 @@ namespace {
 struct Release {
   std::size_t capacity;
   void operator()(std::byte* p) const noexcept {
-    if (!detail::BufferCache::instance().give(p, capacity)) detail::free_aligned(p);
+    if (!detail::BufferCache::instance().give(p, capacity)) detail::free_aligned(p, capacity);
   }
 };
 } // namespace

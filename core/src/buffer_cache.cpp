@@ -1,6 +1,7 @@
 #include "buffer_cache.hpp"
 
 #include <new>
+#include <sys/mman.h>
 
 namespace lumen::detail {
 
@@ -11,11 +12,18 @@ BufferCache& BufferCache::instance() {
 }
 
 std::byte* allocate_aligned(std::size_t bytes) {
-  return static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{64}));
+  if (bytes < kMapBytes) return static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{64}));
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return static_cast<std::byte*>(p);
 }
 
-void free_aligned(std::byte* data) noexcept {
-  ::operator delete[](data, std::align_val_t{64});
+void free_aligned(std::byte* data, std::size_t bytes) noexcept {
+  if (!data) return;
+  if (bytes < kMapBytes)
+    ::operator delete[](data, std::align_val_t{64});
+  else
+    (void)::munmap(data, bytes);
 }
 
 std::byte* BufferCache::take(std::size_t bytes, std::size_t& capacity) {
@@ -39,15 +47,16 @@ bool BufferCache::give(std::byte* data, std::size_t capacity) {
   std::deque<Entry> evicted;
   {
     const std::lock_guard lock(mutex_);
-    while (cached_ + capacity > kCapacity && !entries_.empty()) {
+    ++gives_;
+    while (!entries_.empty() && (cached_ + capacity > kCapacity || gives_ - entries_.front().given > kMaxAge)) {
       cached_ -= entries_.front().capacity;
       evicted.push_back(entries_.front());
       entries_.pop_front();
     }
-    entries_.push_back({data, capacity});
+    entries_.push_back({data, capacity, gives_});
     cached_ += capacity;
   }
-  for (const Entry& e : evicted) free_aligned(e.data); // outside the lock
+  for (const Entry& e : evicted) free_aligned(e.data, e.capacity); // outside the lock
   return true;
 }
 
