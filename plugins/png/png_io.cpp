@@ -231,9 +231,17 @@ libdeflate_compressor* compressor_for(EncoderScratch& s, int level) {
   return c.get();
 }
 
-void release_if_large(std::vector<unsigned char>& v) {
-  if (v.capacity() > kKeepScratch) std::vector<unsigned char>().swap(v);
-}
+// Releases the scratch buffers of a large image when the encoder returns or throws.
+struct ReleaseLarge {
+  EncoderScratch& s;
+  explicit ReleaseLarge(EncoderScratch& scratch) : s(scratch) {}
+  ReleaseLarge(const ReleaseLarge&) = delete;
+  ReleaseLarge& operator=(const ReleaseLarge&) = delete;
+  ~ReleaseLarge() {
+    for (auto* v : {&s.filtered, &s.compressed, &s.rows})
+      if (v->capacity() > kKeepScratch) std::vector<unsigned char>().swap(*v);
+  }
+};
 
 // The five PNG filter types on one row of `n` bytes with `bpp` bytes per pixel; `prev` is the
 // previous unfiltered row (zeros for the first). out[0] is the filter type byte.
@@ -342,6 +350,7 @@ constexpr std::size_t kIdatMax = std::size_t{1} << 20;
 
 void encode_libdeflate(std::FILE* out, const EncodeJob& job, std::string_view what) {
   EncoderScratch& s = scratch();
+  const ReleaseLarge release{s};
   const std::size_t height = job.height, n = job.row_bytes;
   const std::size_t bpp = n / job.width; // bytes per pixel: channels x (1 or 2)
   const std::size_t stride = n + 1;
@@ -405,10 +414,6 @@ void encode_libdeflate(std::FILE* out, const EncodeJob& job, std::string_view wh
   std::memcpy(iend + 4, "IEND", 4);
   put_be32(iend + 8, chunk_crc("IEND", nullptr, 0));
   put_bytes(out, iend, sizeof iend, what);
-
-  release_if_large(s.filtered);
-  release_if_large(s.compressed);
-  release_if_large(s.rows);
 }
 
 } // namespace
