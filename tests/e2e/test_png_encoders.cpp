@@ -129,8 +129,9 @@ stages:
 
 } // namespace
 
-TEST_CASE("e2e: png.write and tile.write with libdeflate and libpng decode bit-exactly with png.read and Pillow",
-          "[e2e][png]") {
+TEST_CASE(
+    "png encoders: png.write and tile.write with libdeflate and libpng decode bit-exactly with png.read and Pillow",
+    "[e2e][png]") {
   if (!e2e::have_python("numpy, PIL")) {
     WARN("SKIPPED: needs /usr/bin/python3 with numpy and Pillow (python3-numpy, python3-pil)");
     return;
@@ -209,7 +210,7 @@ TEST_CASE("e2e: png.write and tile.write with libdeflate and libpng decode bit-e
   }
 }
 
-TEST_CASE("e2e: tile.write refuses a zlib strategy with the libdeflate encoder before any data is read",
+TEST_CASE("png encoders: tile.write refuses a zlib strategy with the libdeflate encoder before any data is read",
           "[e2e][png][errors]") {
   e2e::TempDir tmp("png-encoders-bad");
   const fs::path tiles_yaml = tmp.path() / "tiles.yaml";
