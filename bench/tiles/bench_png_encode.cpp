@@ -1,10 +1,14 @@
 // The "just encoding the PNG tiles" baseline of the tiles benchmark (bench/tiles/tiles_bench.sh):
-// the u8 tiles encoded with libpng through the png set's encoder (plugins/png/png_io.cpp, the one
-// tile.write uses), zlib level 1, filter none, on 1 and 2 threads (each thread encodes every N-th
-// tile), into /dev/null (pure encoding) and into files beside each other through lumen::AtomicFile
-// (what tile.write adds: a temporary file and a rename per tile). Reports tiles/s and the time for
-// the whole set. Benchmark names end in /<threads>/<zlib strategy>: 0 = default, 3 = rle
-// (tile.write's `strategy: rle`).
+// the u8 tiles encoded through the png set's encoder (plugins/png/png_io.cpp, the one tile.write
+// uses), filter none, on 1 and 2 threads (each thread encodes every N-th tile), into /dev/null
+// (pure encoding) and into files beside each other through lumen::AtomicFile (what tile.write
+// adds: a temporary file and a rename per tile). Reports tiles/s, MB/s of raw pixels, the time for
+// the whole set and the total PNG size (png_MB).
+//   BM_EncodeTiles[ToFiles]/<threads>/<zlib strategy>: libpng + zlib level 1, the issue's
+//     baseline ("libpng, compression level 1, fast filter"); strategy 0 = default, 3 = rle
+//     (tile.write's `encoder: libpng, strategy: rle`).
+//   BM_EncodeTiles[ToFiles]Libdeflate/<threads>/<level>: the libdeflate encoder (tile.write's
+//     default, `encoder: libdeflate`) at libdeflate level 1, 2, 3.
 //
 //   bench_png_encode --tiles DIR     # the PNG tiles of a run (decoded once, then re-encoded)
 //   bench_png_encode                 # 256 synthetic 256 x 256 tiles (noise over a gradient)
@@ -15,6 +19,7 @@
 
 #include <benchmark/benchmark.h>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -69,10 +74,22 @@ template <typename Encode> void run_threads(int threads, Encode encode) {
     });
 }
 
-void BM_EncodeTiles(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
-  const lumen::png::WriteOptions options{1, lumen::png::Filter::none,
-                                         static_cast<lumen::png::Strategy>(state.range(1))};
+// Total PNG bytes of every tile with `options` (outside the timed loops; reported as a counter).
+double png_megabytes(const lumen::png::WriteOptions& options) {
+  std::size_t total = 0;
+  for (const auto& t : tiles()) {
+    char* data = nullptr;
+    std::size_t size = 0;
+    std::FILE* f = open_memstream(&data, &size);
+    lumen::png::write_png(f, t, options, "memory");
+    std::fclose(f);
+    total += size;
+    std::free(data);
+  }
+  return static_cast<double>(total) / 1e6;
+}
+
+void encode_to_null(benchmark::State& state, int threads, const lumen::png::WriteOptions& options) {
   for (auto _ : state) {
     run_threads(threads, [&](std::size_t i) {
       std::FILE* f = std::fopen("/dev/null", "wb");
@@ -82,12 +99,10 @@ void BM_EncodeTiles(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(tiles().size()));
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(tile_bytes()));
+  state.counters["png_MB"] = png_megabytes(options);
 }
 
-void BM_EncodeTilesToFiles(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
-  const lumen::png::WriteOptions options{1, lumen::png::Filter::none,
-                                         static_cast<lumen::png::Strategy>(state.range(1))};
+void encode_to_files(benchmark::State& state, int threads, const lumen::png::WriteOptions& options) {
   const fs::path dir = fs::temp_directory_path() / ("lumen-bench-png-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   for (auto _ : state) {
@@ -105,6 +120,30 @@ void BM_EncodeTilesToFiles(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(tile_bytes()));
 }
 
+// libpng (the baseline): /<threads>/<zlib strategy>, level 1, filter none.
+lumen::png::WriteOptions libpng_options(const benchmark::State& state) {
+  return {1, lumen::png::Filter::none, static_cast<lumen::png::Strategy>(state.range(1)), lumen::png::Encoder::libpng};
+}
+
+// libdeflate (tile.write's default encoder): /<threads>/<level>, filter none.
+lumen::png::WriteOptions libdeflate_options(const benchmark::State& state) {
+  return {static_cast<int>(state.range(1)), lumen::png::Filter::none, lumen::png::Strategy::standard,
+          lumen::png::Encoder::libdeflate};
+}
+
+void BM_EncodeTiles(benchmark::State& state) {
+  encode_to_null(state, static_cast<int>(state.range(0)), libpng_options(state));
+}
+void BM_EncodeTilesToFiles(benchmark::State& state) {
+  encode_to_files(state, static_cast<int>(state.range(0)), libpng_options(state));
+}
+void BM_EncodeTilesLibdeflate(benchmark::State& state) {
+  encode_to_null(state, static_cast<int>(state.range(0)), libdeflate_options(state));
+}
+void BM_EncodeTilesToFilesLibdeflate(benchmark::State& state) {
+  encode_to_files(state, static_cast<int>(state.range(0)), libdeflate_options(state));
+}
+
 BENCHMARK(BM_EncodeTiles)
     ->Args({1, 0})
     ->Args({2, 0})
@@ -113,6 +152,14 @@ BENCHMARK(BM_EncodeTiles)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EncodeTilesToFiles)->Args({2, 0})->Args({2, 3})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EncodeTilesLibdeflate)
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Args({1, 2})
+    ->Args({1, 3})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EncodeTilesToFilesLibdeflate)->Args({2, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -8,9 +8,12 @@
 #       of the whole `lumen run` process (start-up and plugin loading included);
 #     - the Python baseline, bench/tiles/reference.py (numpy + astropy + Pillow, same steps, PNGs
 #       saved with Pillow compress_level=1), wall time of the whole process, 1 and 2 saving threads;
+#       tile.write's default encoder is libdeflate; the same run with `--set write.encoder=libpng`
+#       (libpng + zlib, the encoder before libdeflate) is timed too;
 #     - "just encoding those PNG tiles": bench_png_encode re-encodes the u8 tiles of the Lumen run
-#       with libpng (the png set's encoder, level 1, filter none) on 2 threads, into /dev/null and
-#       into files (temporary name + rename, as tile.write does).
+#       on 2 threads, into /dev/null and into files (temporary name + rename, as tile.write does),
+#       with libpng + zlib level 1, filter none (the issue's definition: "libpng, compression level
+#       1, fast filter") and with the libdeflate encoder at level 1 (what Lumen runs).
 #   Medians of ROUNDS rounds; the FITS file is re-read into the page cache before every run.
 #   Then the memory check: peak RSS (/usr/bin/time) of astro-bench.yaml on 2 and on 200 small FITS
 #   files (512 x 512 float32): it must not grow with the number of files.
@@ -67,59 +70,69 @@ py_run() {
   wall=$(since "$t0")
 }
 
-lu_t=() rle_t=() py1_t=() py2_t=()
+lu_t=() png_t=() py1_t=() py2_t=()
 rm -f "$work"/encode_*.json
+filter='BM_EncodeTiles(ToFiles)?/[12]/0|BM_EncodeTiles/1/3|BM_EncodeTiles(ToFiles)?Libdeflate/[12]/1|BM_EncodeTilesLibdeflate/1/[23]'
 for ((r = 1; r <= rounds; r++)); do
-  warm "$big"; lumen_run "$work/lumen-rle" "$big" --set write.strategy=rle; rle_t+=("$wall")
+  warm "$big"; lumen_run "$work/lumen-libpng" "$big" --set write.encoder=libpng; png_t+=("$wall")
   warm "$big"; lumen_run "$work/lumen" "$big"; lu_t+=("$wall"); lu_rss=$rss
   warm "$big"; py_run 1; py1_t+=("$wall")
   warm "$big"; py_run 2; py2_t+=("$wall")
   # Encode only, in the same round (contention from other work hits every measurement alike).
-  "$encoder" --tiles "$work/lumen/outputs/png_tiles" --benchmark_format=json >"$work/encode_$r.json" 2>/dev/null
+  "$encoder" --tiles "$work/lumen/outputs/png_tiles" --benchmark_filter="$filter" --benchmark_format=json \
+    >"$work/encode_$r.json" 2>/dev/null
 done
 tiles=$(find "$work/lumen/outputs/png_tiles" -name '*.png' | wc -l)
 ref_tiles=$(find "$work/ref/png_tiles" -name '*.png' | wc -l)
 lu=$(echo "${lu_t[*]}" | median)
-rle=$(echo "${rle_t[*]}" | median)
+lupng=$(echo "${png_t[*]}" | median)
 py1=$(echo "${py1_t[*]}" | median)
 py2=$(echo "${py2_t[*]}" | median)
 
-# Encode only: the same u8 tiles, libpng level 1, filter none; medians over the rounds.
-read -r enc1 enc2 files2 rle1 rle2 rlefiles2 < <($python - "$work"/encode_*.json <<'PY'
+# Encode only, medians over the rounds: libpng level 1 filter none (1 thread, 2 threads, 2 threads
+# into files, rle 1 thread), libdeflate level 1 (same three), libdeflate level 2 and 3 (1 thread),
+# and the PNG megabytes of each encoder.
+read -r png1 png2 pngf rle1 ld1 ld2 ldf ldl2 ldl3 png_mb ld_mb < <($python - "$work"/encode_*.json <<'PY'
 import json, statistics, sys
-times = {}
+times, counters = {}, {}
 for f in sys.argv[1:]:
     for b in json.load(open(f))["benchmarks"]:
         times.setdefault(b["name"], []).append(b["real_time"] / 1000.0)
-names = ["BM_EncodeTiles/1/0", "BM_EncodeTiles/2/0", "BM_EncodeTilesToFiles/2/0",
-         "BM_EncodeTiles/1/3", "BM_EncodeTiles/2/3", "BM_EncodeTilesToFiles/2/3"]
-print(" ".join("%.3f" % statistics.median(times[n + "/real_time"]) for n in names))
+        counters[b["name"]] = b.get("png_MB", 0.0)
+names = ["BM_EncodeTiles/1/0", "BM_EncodeTiles/2/0", "BM_EncodeTilesToFiles/2/0", "BM_EncodeTiles/1/3",
+         "BM_EncodeTilesLibdeflate/1/1", "BM_EncodeTilesLibdeflate/2/1", "BM_EncodeTilesToFilesLibdeflate/2/1",
+         "BM_EncodeTilesLibdeflate/1/2", "BM_EncodeTilesLibdeflate/1/3"]
+out = ["%.3f" % statistics.median(times[n + "/real_time"]) for n in names]
+out += ["%.2f" % counters["BM_EncodeTiles/1/0/real_time"], "%.2f" % counters["BM_EncodeTilesLibdeflate/1/1/real_time"]]
+print(" ".join(out))
 PY
 )
 
+mbps() { awk -v t="$1" 'BEGIN { printf "%.0f", 16.777216 / t }'; } # MB/s of the 16.8 MB of u8 tiles
 echo
 echo "4096 x 4096 float32 FITS -> $tiles PNG tiles of 256 x 256 (Python: $ref_tiles), medians of $rounds runs:"
-printf '  %-58s %8s s\n' "lumen run astro-bench.yaml --threads $threads (whole process)" "$lu"
-printf '  %-58s %8s s\n' "reference.py (numpy + astropy + Pillow), 1 thread" "$py1"
-printf '  %-58s %8s s\n' "reference.py, PNGs saved from 2 threads" "$py2"
-printf '  %-58s %8s s\n' "encode only: libpng level 1, filter none, 1 thread" "$enc1"
-printf '  %-58s %8s s\n' "encode only: 2 threads, into /dev/null" "$enc2"
-printf '  %-58s %8s s\n' "encode only: 2 threads, into files (temp name + rename)" "$files2"
-awk -v lu="$lu" -v p1="$py1" -v p2="$py2" -v e="$enc2" -v f="$files2" -v n="$tiles" 'BEGIN {
+printf '  %-66s %7s s\n' "lumen run astro-bench.yaml --threads $threads (encoder libdeflate)" "$lu"
+printf '  %-66s %7s s\n' "lumen run astro-bench.yaml --set write.encoder=libpng" "$lupng"
+printf '  %-66s %7s s\n' "reference.py (numpy + astropy + Pillow), 1 thread" "$py1"
+printf '  %-66s %7s s\n' "reference.py, PNGs saved from 2 threads" "$py2"
+echo "encode only (the $tiles u8 tiles of the Lumen run, filter none; MB/s of raw pixels):"
+printf '  %-66s %7s s  %4s MB/s\n' "libpng + zlib level 1: 1 thread" "$png1" "$(mbps "$png1")"
+printf '  %-66s %7s s  %4s MB/s\n' "libpng + zlib level 1: 2 threads, into /dev/null" "$png2" "$(mbps "$png2")"
+printf '  %-66s %7s s  %4s MB/s\n' "libpng + zlib level 1: 2 threads, into files (temp name + rename)" "$pngf" "$(mbps "$pngf")"
+printf '  %-66s %7s s  %4s MB/s\n' "libpng + zlib level 1, strategy rle: 1 thread" "$rle1" "$(mbps "$rle1")"
+printf '  %-66s %7s s  %4s MB/s\n' "libdeflate level 1: 1 thread" "$ld1" "$(mbps "$ld1")"
+printf '  %-66s %7s s  %4s MB/s\n' "libdeflate level 1: 2 threads, into /dev/null" "$ld2" "$(mbps "$ld2")"
+printf '  %-66s %7s s  %4s MB/s\n' "libdeflate level 1: 2 threads, into files (temp name + rename)" "$ldf" "$(mbps "$ldf")"
+printf '  %-66s %7s s  %4s MB/s\n' "libdeflate level 2: 1 thread" "$ldl2" "$(mbps "$ldl2")"
+printf '  %-66s %7s s  %4s MB/s\n' "libdeflate level 3: 1 thread" "$ldl3" "$(mbps "$ldl3")"
+echo "  PNG bytes: libpng level 1 $png_mb MB, libdeflate level 1 $ld_mb MB (raw pixels 16.78 MB)"
+awk -v lu="$lu" -v lp="$lupng" -v p1="$py1" -v p2="$py2" -v e="$png2" -v f="$pngf" -v d="$ld2" -v df="$ldf" -v n="$tiles" 'BEGIN {
   best = p1 < p2 ? p1 : p2
-  printf "  Lumen: %.0f tiles/s; %.1fx faster than the faster Python run (target >= 6x)\n", n / lu, best / lu
-  printf "  Lumen / encode only: %.2fx of pure encoding, %.2fx of encoding into files (target <= 1.5x)\n", lu / e, lu / f
-}'
-echo "with tile.write strategy: rle (zlib Z_RLE; Pillow above keeps zlib's default strategy):"
-printf '  %-58s %8s s\n' "lumen run astro-bench.yaml --set write.strategy=rle" "$rle"
-printf '  %-58s %8s s\n' "encode only, rle: 1 thread" "$rle1"
-printf '  %-58s %8s s\n' "encode only, rle: 2 threads, into /dev/null" "$rle2"
-printf '  %-58s %8s s\n' "encode only, rle: 2 threads, into files" "$rlefiles2"
-awk -v lu="$rle" -v p1="$py1" -v p2="$py2" -v e="$rle2" -v f="$rlefiles2" -v n="$tiles" -v a="$(du -sb "$work/lumen/outputs/png_tiles" | cut -f1)" -v b="$(du -sb "$work/lumen-rle/outputs/png_tiles" | cut -f1)" 'BEGIN {
-  best = p1 < p2 ? p1 : p2
-  printf "  Lumen (rle): %.0f tiles/s; %.1fx faster than the faster Python run\n", n / lu, best / lu
-  printf "  Lumen (rle) / encode only (rle): %.2fx of pure encoding, %.2fx of encoding into files\n", lu / e, lu / f
-  printf "  PNG bytes: default %.1f MB, rle %.1f MB (%+.1f%%)\n", a / 1e6, b / 1e6, 100 * (b - a) / a
+  printf "ratios:\n"
+  printf "  Lumen: %.0f tiles/s; %.1fx faster than the faster Python run (target >= 6x, aim 10x)\n", n / lu, best / lu
+  printf "  Lumen / encode only with libpng level 1 (the issue'"'"'s baseline): %.2fx of pure encoding, %.2fx of encoding into files (target <= 1.5x)\n", lu / e, lu / f
+  printf "  Lumen / encode only with libdeflate level 1 (its own encoder): %.2fx of pure encoding, %.2fx of encoding into files\n", lu / d, lu / df
+  printf "  Lumen with encoder libpng: %.1fx faster than Python, %.2fx of libpng encoding (%.2fx into files)\n", best / lp, lp / e, lp / f
 }'
 echo "  Lumen peak RSS: $((lu_rss / 1024)) MiB"
 
@@ -166,8 +179,8 @@ if [[ $(find "$small" -name '*.fits' 2>/dev/null | wc -l) -ne 200 ]]; then
 fi
 # 2 files never fill the bounded queues (capacity max(8, 4 x threads) items each, --queue-mb 64), so
 # their peak is lower; from about a hundred 1 MB files on the queues are full and peak memory no
-# longer depends on the file count. glibc's per-thread malloc arenas (up to 8 x cores) add
-# fragmentation on top; MALLOC_ARENA_MAX=2 shows the figure without most of it.
+# longer depends on the file count. bench/memory/rss_vs_files.sh goes on to 1000 files (and with
+# --queue-capacity 2) and reports page faults and system time too.
 for n in 2 20 100; do
   rm -rf "$work/sub$n" && mkdir -p "$work/sub$n"
   for f in $(find "$small" -name '*.fits' | sort | head -n "$n"); do ln -s "$f" "$work/sub$n/"; done
@@ -183,12 +196,6 @@ for n in 2 20 100 200; do
   peak[$n]=$rss
   tiles_n=$(find "$work/mem$n/outputs/png_tiles" -name '*.png' | wc -l)
   printf '  %3d files -> %5d tiles: %7d KB (%5.1f MiB), %s s\n' "$n" "$tiles_n" "$rss" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$wall"
-done
-for n in 2 100 200; do
-  input=$work/sub$n
-  [[ $n -eq 200 ]] && input=$small
-  MALLOC_ARENA_MAX=2 lumen_run "$work/mem$n" "$input"
-  printf '  %3d files, MALLOC_ARENA_MAX=2: %7d KB (%5.1f MiB)\n' "$n" "$rss" "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')"
 done
 awk -v a="${peak[2]}" -v b="${peak[100]}" -v c="${peak[200]}" 'BEGIN {
   printf "  200 vs 2 files: %+d KB; 200 vs 100 files: %+d KB (%+.1f%%)\n", c - a, c - b, 100 * (c - b) / b }'

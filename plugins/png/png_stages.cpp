@@ -34,7 +34,9 @@ void PngWrite::process(Item& item, Emit& emit) {
   const std::filesystem::path target = target_for(item);
 
   AtomicFile file(target);
-  write_png(file.stream(), image, WriteOptions{*compression, filter_from_name(*filter)}, target.string());
+  write_png(file.stream(), image,
+            WriteOptions{*compression, filter_from_name(*filter), Strategy::standard, encoder_from_name(*encoder)},
+            target.string());
   const auto bytes = file.commit();
   record_written(item, target, bytes, "png_path");
   emit(std::move(item));

@@ -63,6 +63,12 @@ public:
       "so a killed run never leaves a truncated PNG. `name` is a file-name template: {id},\n"
       "{stem}, {index:04d}, {stage} or any meta key; '/' in the result makes sub-directories.\n"
       "compression 1 with filter none is fast; compression 9 with filter all is smallest.\n"
+      "encoder libdeflate (default) filters the rows and compresses the whole image in one call to\n"
+      "libdeflate (~2.5x faster than zlib at level 1 on noisy 8-bit images, files ~1% smaller;\n"
+      "it holds about twice the image in memory while encoding); encoder libpng streams the rows\n"
+      "through libpng and zlib, as png.write did before libdeflate became the default.\n"
+      "compression is the same 0-9 deflate level for both (0 stored, 1 fastest, 9 smallest);\n"
+      "the files differ only in their compressed bytes and decode to the same pixels.\n"
       "\n"
       "Example:\n"
       "  - id: save\n"
@@ -72,10 +78,15 @@ public:
 
   PngWrite() : FileWriter("{id}.png") {}
 
-  Param<int> compression{this, "compression", 1, "zlib level: 0 (fastest) to 9 (smallest files)", Min{0}, Max{9}};
+  Param<int> compression{
+      this, "compression", 1, "deflate level: 0 (stored) to 9 (smallest files), for either encoder", Min{0}, Max{9}};
   Param<std::string> filter{this, "filter", std::string("none"),
                             "PNG row filter: none (fastest), sub, up, avg, paeth, or all (smallest files, slowest)",
                             OneOf{{"none", "sub", "up", "avg", "paeth", "all"}}};
+  Param<std::string> encoder{this, "encoder", std::string("libdeflate"),
+                             "libdeflate (default; fastest, whole image compressed at once) or libpng (libpng + "
+                             "zlib, rows streamed)",
+                             OneOf{{"libdeflate", "libpng"}}};
 
   Requires in_{this, {.arrays = {"image"}, .meta_keys = {}, .units = ""}};
   Produces out_{this, {.arrays = {}, .meta_keys = {"png_path"}, .units = ""}};

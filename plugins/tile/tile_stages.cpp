@@ -252,6 +252,11 @@ TileWrite::~TileWrite() = default;
 
 void TileWrite::validate() const {
   FileAggregator::validate();
+  if (*strategy != "default" && *encoder != "libpng")
+    throw ConfigError("strategy", "strategy " + *strategy +
+                                      " is a zlib setting of the libpng encoder, but encoder is " + *encoder +
+                                      ": add encoder: libpng, or drop strategy (libdeflate at level 1 is "
+                                      "faster than zlib's rle and huffman strategies)");
   check_name_pattern(*tile_id, "tile_id");
   const auto bad_name = [](const std::string& n) {
     const fs::path p(n);
@@ -267,8 +272,8 @@ void TileWrite::validate() const {
 
 void TileWrite::start() {
   state_ = std::make_unique<State>();
-  state_->png_options =
-      png::WriteOptions{*compression, png::filter_from_name(*filter), png::strategy_from_name(*strategy)};
+  state_->png_options = png::WriteOptions{*compression, png::filter_from_name(*filter),
+                                          png::strategy_from_name(*strategy), png::encoder_from_name(*encoder)};
   state_->root = output_root();
   state_->jsonl = std::make_unique<AtomicFile>(state_->root / (*metadata + ".jsonl"));
   state_->json_target = state_->root / (*metadata + ".json");

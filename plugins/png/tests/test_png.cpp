@@ -20,9 +20,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <png.h>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 #include <zlib.h>
 
@@ -130,17 +133,164 @@ TEST_CASE("PNG round trips are bit exact for u8 and u16 with 1 to 4 channels", "
   CHECK(same_pixels(decoded.image, image));
 }
 
-TEST_CASE("every filter and compression level gives the same pixels", "[png][io]") {
+TEST_CASE("every encoder, filter and compression level gives the same pixels", "[png][io]") {
   TempDir tmp("png");
-  const lumen::Array image = random_image(lumen::DType::u16, 20, 31, 3, 5);
+  const auto encoder = GENERATE(lumen::png::Encoder::libdeflate, lumen::png::Encoder::libpng);
+  const auto dtype = GENERATE(lumen::DType::u8, lumen::DType::u16);
+  const auto channels = GENERATE(1, 2, 3, 4);
+  const lumen::Array image = random_image(dtype, 20, 31, channels, static_cast<unsigned>(channels) + 5);
   for (const char* f : {"none", "sub", "up", "avg", "paeth", "all"}) {
-    for (int level : {0, 1, 9}) {
+    for (int level : {0, 1, 2, 3, 6, 9}) {
       const fs::path file = tmp.path() / (std::string(f) + std::to_string(level) + ".png");
-      write_file(file, image, {level, lumen::png::filter_from_name(f)});
+      write_file(file, image, {level, lumen::png::filter_from_name(f), lumen::png::Strategy::standard, encoder});
       CHECK(same_pixels(lumen::png::read_png(file).image, image));
     }
   }
   CHECK_THROWS_AS(lumen::png::filter_from_name("fast"), lumen::Error);
+}
+
+namespace {
+
+struct Chunk {
+  std::string type;
+  std::size_t length = 0;
+  bool crc_ok = false;
+};
+
+// The chunk list of a PNG file, each CRC checked with zlib's crc32 (independent of libdeflate).
+std::vector<Chunk> chunks_of(const std::vector<unsigned char>& bytes) {
+  std::vector<Chunk> out;
+  const auto be32 = [&](std::size_t at) {
+    return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) |
+           (std::uint32_t{bytes[at + 2]} << 8) | std::uint32_t{bytes[at + 3]};
+  };
+  std::size_t at = 8;
+  while (at + 12 <= bytes.size()) {
+    const std::size_t length = be32(at);
+    if (at + 12 + length > bytes.size()) break;
+    const auto crc = static_cast<std::uint32_t>(crc32(0L, bytes.data() + at + 4, static_cast<uInt>(length + 4)));
+    out.push_back({std::string(bytes.begin() + static_cast<long>(at) + 4, bytes.begin() + static_cast<long>(at) + 8),
+                   length, crc == be32(at + 8 + length)});
+    at += 12 + length;
+  }
+  return out;
+}
+
+// Inflates the concatenated IDAT data with zlib and returns the filter-type byte of every row.
+std::vector<int> row_filters(const std::vector<unsigned char>& bytes, std::size_t row_bytes, std::size_t rows) {
+  std::vector<unsigned char> z;
+  std::size_t at = 8;
+  while (at + 12 <= bytes.size()) {
+    const std::size_t length = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
+                               (std::size_t{bytes[at + 2]} << 8) | std::size_t{bytes[at + 3]};
+    if (std::memcmp(bytes.data() + at + 4, "IDAT", 4) == 0)
+      z.insert(z.end(), bytes.begin() + static_cast<long>(at) + 8, bytes.begin() + static_cast<long>(at + 8 + length));
+    at += 12 + length;
+  }
+  std::vector<unsigned char> raw(rows * (row_bytes + 1));
+  uLongf size = static_cast<uLongf>(raw.size());
+  REQUIRE(uncompress(raw.data(), &size, z.data(), static_cast<uLong>(z.size())) == Z_OK);
+  REQUIRE(size == raw.size());
+  std::vector<int> types;
+  for (std::size_t y = 0; y < rows; ++y) types.push_back(raw[y * (row_bytes + 1)]);
+  return types;
+}
+
+} // namespace
+
+TEST_CASE("the libdeflate encoder writes IHDR, IDAT and IEND with valid CRCs and the asked filters", "[png][io]") {
+  TempDir tmp("png");
+  // A smooth RGB ramp: filtering pays, so "all" picks filters other than none.
+  lumen::Array ramp(lumen::DType::u8, lumen::Shape{40, 50, 3});
+  {
+    auto v = ramp.writable<std::uint8_t>();
+    for (std::int64_t k = 0; k < v.size(); ++k) v.data()[k] = static_cast<std::uint8_t>((k / 3) % 50 * 3 + k % 3);
+  }
+  std::map<std::string, std::uintmax_t> sizes;
+  for (const char* f : {"none", "sub", "up", "avg", "paeth", "all"}) {
+    const fs::path file = tmp.path() / (std::string(f) + ".png");
+    write_file(file, ramp, {6, lumen::png::filter_from_name(f)});
+    const auto bytes = lumen::test::read_bytes(file);
+    const std::vector<unsigned char> signature = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    REQUIRE(std::equal(signature.begin(), signature.end(), bytes.begin()));
+    const auto chunks = chunks_of(bytes);
+    REQUIRE(chunks.size() == 3);
+    CHECK(chunks[0].type == "IHDR");
+    CHECK(chunks[0].length == 13);
+    CHECK(chunks[1].type == "IDAT");
+    CHECK(chunks[2].type == "IEND");
+    CHECK(chunks[2].length == 0);
+    for (const auto& c : chunks) CHECK(c.crc_ok);
+    CHECK(bytes[8 + 8 + 8] == 8); // bit depth
+    CHECK(bytes[8 + 8 + 9] == 2); // colour type RGB
+    const auto types = row_filters(bytes, 150, 40);
+    const std::string name = f;
+    if (name == "all") {
+      CHECK(std::set<int>(types.begin(), types.end()).size() > 1); // chosen per row
+    } else {
+      const int expected = name == "none" ? 0 : name == "sub" ? 1 : name == "up" ? 2 : name == "avg" ? 3 : 4;
+      CHECK(std::count(types.begin(), types.end(), expected) == 40);
+    }
+    sizes[name] = fs::file_size(file);
+    CHECK(same_pixels(lumen::png::read_png(file).image, ramp));
+  }
+  CHECK(sizes["all"] < sizes["none"]);
+  CHECK(sizes["sub"] < sizes["none"]);
+}
+
+TEST_CASE("the libdeflate encoder splits large images into 1 MiB IDAT chunks", "[png][io]") {
+  TempDir tmp("png");
+  // 3.6 MB of random bytes (incompressible) and a 19 MB u16 image: more than one IDAT chunk, and
+  // buffers larger than the encoder keeps between calls; a small image after them still encodes.
+  const lumen::Array noisy = random_image(lumen::DType::u8, 1000, 1200, 3, 21);
+  const lumen::Array wide = random_image(lumen::DType::u16, 1500, 1600, 4, 22);
+  const lumen::Array small = random_image(lumen::DType::u8, 7, 9, 1, 23);
+  for (const auto* image : {&noisy, &wide, &small}) {
+    const fs::path file = tmp.path() / "big.png";
+    write_file(file, *image, {1, lumen::png::Filter::up});
+    const auto chunks = chunks_of(lumen::test::read_bytes(file));
+    std::vector<std::size_t> idat;
+    for (const auto& c : chunks) {
+      CHECK(c.crc_ok);
+      if (c.type == "IDAT") idat.push_back(c.length);
+    }
+    REQUIRE_FALSE(idat.empty());
+    for (std::size_t k = 0; k + 1 < idat.size(); ++k) CHECK(idat[k] == (std::size_t{1} << 20)); // all full but the last
+    CHECK(idat.back() <= (std::size_t{1} << 20));
+    // Random samples do not compress: the zlib stream is at least as long as the pixels.
+    CHECK(idat.size() >= (image->nbytes() + (std::size_t{1} << 20) - 1) / (std::size_t{1} << 20));
+    CHECK(same_pixels(lumen::png::read_png(file).image, *image));
+  }
+}
+
+TEST_CASE("encoders are thread-safe and the libdeflate encoder takes no zlib strategy", "[png][io][errors]") {
+  TempDir tmp("png");
+  std::vector<lumen::Array> images;
+  for (unsigned i = 0; i < 8; ++i) images.push_back(random_image(lumen::DType::u8, 64 + i, 64, 1 + i % 3, i));
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < 2; ++w)
+    workers.emplace_back([&, w] {
+      for (std::size_t i = w; i < images.size(); i += 2)
+        for (int level = 1; level <= 3; ++level)
+          write_file(tmp.path() / ("t" + std::to_string(i) + "_" + std::to_string(level) + ".png"), images[i],
+                     {level, lumen::png::Filter::sub});
+    });
+  for (auto& t : workers) t.join();
+  for (std::size_t i = 0; i < images.size(); ++i)
+    for (int level = 1; level <= 3; ++level)
+      CHECK(same_pixels(
+          lumen::png::read_png(tmp.path() / ("t" + std::to_string(i) + "_" + std::to_string(level) + ".png")).image,
+          images[i]));
+
+  std::FILE* f = std::fopen((tmp.path() / "rle.png").c_str(), "wb");
+  REQUIRE(f != nullptr);
+  CHECK_THROWS_WITH(
+      lumen::png::write_png(f, images[0], {1, lumen::png::Filter::none, lumen::png::Strategy::rle}, "rle.png"),
+      Catch::Contains("rle.png") && Catch::Contains("libpng encoder"));
+  std::fclose(f);
+  CHECK(lumen::png::encoder_from_name("libpng") == lumen::png::Encoder::libpng);
+  CHECK(lumen::png::encoder_from_name("libdeflate") == lumen::png::Encoder::libdeflate);
+  CHECK_THROWS_WITH(lumen::png::encoder_from_name("zlib"), Catch::Contains("libdeflate or libpng"));
 }
 
 TEST_CASE("16-bit samples are written big-endian", "[png][io]") {
@@ -148,8 +298,10 @@ TEST_CASE("16-bit samples are written big-endian", "[png][io]") {
   lumen::Array image(lumen::DType::u16, lumen::Shape{1, 2});
   image.writable<std::uint16_t>().data()[0] = 0x1234;
   image.writable<std::uint16_t>().data()[1] = 0xABCD;
+  const auto encoder = GENERATE(lumen::png::Encoder::libdeflate, lumen::png::Encoder::libpng);
   const fs::path file = tmp.path() / "be.png";
-  write_file(file, image, {0, lumen::png::Filter::none}); // level 0: the IDAT holds the raw row
+  // level 0: the IDAT holds the raw row
+  write_file(file, image, {0, lumen::png::Filter::none, lumen::png::Strategy::standard, encoder});
   const auto bytes = lumen::test::read_bytes(file);
   const std::vector<unsigned char> row = {0x00, 0x12, 0x34, 0xAB, 0xCD}; // filter byte, then big-endian samples
   CHECK(std::search(bytes.begin(), bytes.end(), row.begin(), row.end()) != bytes.end());
@@ -378,6 +530,35 @@ TEST_CASE("png.write writes atomically under outputs and png.read reads the file
   CHECK(item.provenance.source_file == units[2].source_file);
   CHECK_FALSE(item.meta.has("units"));
   CHECK(same_pixels(item.array("image"), images[2]));
+}
+
+TEST_CASE("png.write takes encoder libdeflate (default) or libpng: same pixels, different bytes", "[png][stage]") {
+  TempDir tmp("png");
+  TestContext ctx(tmp.path() / "outputs");
+  fs::create_directories(ctx.outputs_dir());
+  const lumen::Array image = random_image(lumen::DType::u8, 33, 21, 3, 9);
+  std::map<std::string, std::vector<unsigned char>> bytes;
+  for (const std::string encoder : {"", "libdeflate", "libpng"}) {
+    lumen::png::PngWrite writer;
+    writer.name.assign(lumen::ParamValue{std::string("img_" + encoder + ".png")});
+    if (!encoder.empty()) writer.encoder.assign(lumen::ParamValue{encoder});
+    writer.filter.assign(lumen::ParamValue{std::string("avg")});
+    writer.validate();
+    writer.attach(ctx);
+    writer.start();
+    lumen::Item item("img");
+    item.set("image", image);
+    Collect out;
+    writer.process(item, out);
+    REQUIRE(out.items.size() == 1);
+    const fs::path file = ctx.outputs_dir() / ("img_" + encoder + ".png");
+    CHECK(same_pixels(lumen::png::read_png(file).image, image));
+    bytes[encoder] = lumen::test::read_bytes(file);
+  }
+  CHECK(bytes[""] == bytes["libdeflate"]);
+  CHECK(bytes["libpng"] != bytes["libdeflate"]);
+  lumen::png::PngWrite writer;
+  CHECK_FALSE(writer.encoder.spec().check(lumen::ParamValue{std::string("zlib")}).empty());
 }
 
 TEST_CASE("png.write refuses float images before creating a file", "[png][stage][errors]") {

@@ -686,7 +686,7 @@ TEST_CASE("tile: summary: counts, pairing misses (listed up to 1000) and scenes 
              Catch::Contains("1501 clean without a noisy twin") && Catch::Contains("1 in more than one split"));
 }
 
-TEST_CASE("tile: every zlib strategy writes PNGs that decode to the same pixels", "[tile][write]") {
+TEST_CASE("tile: every zlib strategy (encoder libpng) writes PNGs that decode to the same pixels", "[tile][write]") {
   TempDir tmp("tile-strategy");
   const lumen::Array image = ramp_image(64, 80, 3);
   std::map<std::string, std::uintmax_t> sizes;
@@ -694,7 +694,9 @@ TEST_CASE("tile: every zlib strategy writes PNGs that decode to the same pixels"
     const fs::path file = tmp.path() / (std::string(name) + ".png");
     std::FILE* f = std::fopen(file.c_str(), "wb");
     REQUIRE(f != nullptr);
-    lumen::png::write_png(f, image, {1, lumen::png::Filter::none, lumen::png::strategy_from_name(name)}, name);
+    lumen::png::write_png(
+        f, image, {1, lumen::png::Filter::none, lumen::png::strategy_from_name(name), lumen::png::Encoder::libpng},
+        name);
     std::fclose(f);
     CHECK(lumen::test::same_pixels(lumen::png::read_png(file).image, image));
     sizes[name] = fs::file_size(file);
@@ -703,6 +705,45 @@ TEST_CASE("tile: every zlib strategy writes PNGs that decode to the same pixels"
   CHECK_THROWS_WITH(lumen::png::strategy_from_name("fast"), Catch::Contains("default, filtered, huffman or rle"));
   TileWrite write;
   CHECK_THROWS(set_param(write, "strategy", std::string("fast")));
+}
+
+TEST_CASE("tile: tile.write encoders: libdeflate by default, libpng on request, strategy only with libpng",
+          "[tile][stage][write]") {
+  TempDir tmp("tile-encoder");
+  std::map<std::string, std::vector<fs::path>> written;
+  for (const std::string encoder : {"", "libpng", "libdeflate"}) {
+    const fs::path outputs = tmp.path() / ("out-" + encoder);
+    fs::create_directories(outputs);
+    lumen::testing::Context ctx(outputs, "write");
+    auto tiles = labelled_tiles(2, false, ctx);
+    std::vector<lumen::Array> pixels;
+    for (const auto& t : tiles) pixels.push_back(t.array("image"));
+    TileWrite write;
+    if (!encoder.empty()) set_param(write, "encoder", encoder);
+    set_param(write, "filter", std::string("paeth"));
+    run(write, tiles, ctx);
+    const auto records = read_jsonl(outputs / "tiles_metadata.jsonl");
+    REQUIRE(records.size() == pixels.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const fs::path png = outputs / records[i]["png_path"].get<std::string>();
+      CHECK(lumen::test::same_pixels(lumen::png::read_png(png).image, pixels[i]));
+      written[encoder].push_back(png);
+    }
+  }
+  // The default is libdeflate: the same bytes as encoder: libdeflate, other bytes than libpng.
+  REQUIRE(written[""].size() == written["libpng"].size());
+  CHECK(lumen::test::read_bytes(written[""][0]) == lumen::test::read_bytes(written["libdeflate"][0]));
+  CHECK(lumen::test::read_bytes(written[""][0]) != lumen::test::read_bytes(written["libpng"][0]));
+
+  TileWrite bad;
+  set_param(bad, "strategy", std::string("rle"));
+  std::string param;
+  const std::string error = config_error(bad, &param);
+  CHECK(param == "strategy");
+  CHECK_THAT(error, Catch::Contains("encoder: libpng"));
+  set_param(bad, "encoder", std::string("libpng"));
+  CHECK_NOTHROW(bad.validate());
+  CHECK_THROWS(set_param(bad, "encoder", std::string("zlib")));
 }
 
 TEST_CASE("tile: the tile set declares its four stages with documented parameters", "[tile]") {
