@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <vector>
+#include <xxhash.h>
 
 namespace lumen::tile {
 
@@ -71,6 +73,11 @@ std::vector<std::string> split_names(unsigned bits) {
 
 } // namespace
 
+IdHash hash_id(std::string_view id) noexcept {
+  const XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
+  return IdHash{h.low64, h.high64};
+}
+
 std::string utc_timestamp() {
   const auto now = std::chrono::system_clock::now();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -131,7 +138,7 @@ void TileSummary::add(const std::string& domain, const std::string& data_type, c
                       const std::string& scene_id, const std::string& pair_id, const std::string& split_policy) {
   ++tiles_;
   ++counts_[{domain, data_type, split}];
-  Pair& p = pairs_[pair_id];
+  Pair& p = pairs_[hash_id(pair_id)];
   if (data_type == "clean")
     ++p.clean;
   else if (data_type == "noisy")
@@ -140,6 +147,19 @@ void TileSummary::add(const std::string& domain, const std::string& data_type, c
   if (s.domain.empty()) s.domain = domain;
   s.splits |= split_bit(split);
   if (!split_policy.empty()) policies_.insert(split_policy);
+}
+
+void TileSummary::name_pair(const std::string& pair_id) {
+  const auto it = pairs_.find(hash_id(pair_id));
+  if (it == pairs_.end()) return;
+  const Pair& p = it->second;
+  std::set<std::string>* names = p.clean && !p.noisy   ? &clean_only_names_
+                                 : p.noisy && !p.clean ? &noisy_only_names_
+                                                       : nullptr;
+  if (!names) return;
+  if (names->size() >= kMaxListedMisses && pair_id >= *names->rbegin()) return;
+  names->insert(pair_id);
+  if (names->size() > kMaxListedMisses) names->erase(std::prev(names->end()));
 }
 
 std::uint64_t TileSummary::clean_without_noisy() const {
@@ -184,18 +204,12 @@ json TileSummary::to_json(const std::string& run_id, const std::string& created)
   }
   doc["totals"] = {{"by_split", by_split}, {"by_domain", by_domain}, {"by_data_type", by_type}};
 
-  std::vector<std::string> clean_only, noisy_only;
   std::uint64_t complete = 0;
-  for (const auto& [id, p] : pairs_) {
+  for (const auto& [id, p] : pairs_)
     if (p.clean && p.noisy) ++complete;
-    if (p.clean && !p.noisy) clean_only.push_back(id);
-    if (p.noisy && !p.clean) noisy_only.push_back(id);
-  }
-  const std::uint64_t n_clean_only = clean_only.size(), n_noisy_only = noisy_only.size();
-  for (auto* list : {&clean_only, &noisy_only}) {
-    std::sort(list->begin(), list->end());
-    if (list->size() > kMaxListedMisses) list->resize(kMaxListedMisses);
-  }
+  const std::uint64_t n_clean_only = clean_without_noisy(), n_noisy_only = noisy_without_clean();
+  const std::vector<std::string> clean_only(clean_only_names_.begin(), clean_only_names_.end()),
+      noisy_only(noisy_only_names_.begin(), noisy_only_names_.end());
   doc["pairing"] = {{"pair_ids", pairs_.size()},
                     {"complete_pairs", complete},
                     {"clean_without_noisy", n_clean_only},

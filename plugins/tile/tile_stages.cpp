@@ -243,9 +243,34 @@ struct TileWrite::State {
   fs::path root, json_target, summary_target;
   std::unique_ptr<AtomicFile> jsonl;
   TileSummary summary;
-  std::unordered_set<std::string> ids;
+  // Fixed-size state per tile: a 128-bit hash of each tile id written (to refuse duplicates; see
+  // tile_index.hpp about collisions), and one held unit token per run of tiles of the same work
+  // unit (the tiles of a file arrive together), not one per tile.
+  std::unordered_set<IdHash, IdHashHasher> ids;
   HeldUnits held;
+  const detail::UnitToken* last_held = nullptr; // kept alive by `held`
 };
+
+namespace {
+
+// The pair_id of a line of tiles_metadata.jsonl (written by tile_record().dump(): top-level keys,
+// no spaces; a quote inside a string value is escaped, so the key cannot match inside a value).
+// "" when it is null, as tile.write counts a tile without pair_id.
+std::string pair_id_of_line(const std::string& line) {
+  static constexpr std::string_view key = ",\"pair_id\":";
+  const auto at = line.find(key);
+  if (at == std::string::npos) return {};
+  const std::size_t start = at + key.size();
+  if (start >= line.size() || line[start] != '"') return {};
+  std::size_t end = start + 1;
+  while (end < line.size() && line[end] != '"') end += line[end] == '\\' ? 2 : 1;
+  if (end >= line.size()) throw Error("tile.write: unterminated pair_id in a line of tiles_metadata.jsonl");
+  const std::string_view raw(line.data() + start, end + 1 - start);
+  if (raw.find('\\') == std::string_view::npos) return std::string(raw.substr(1, raw.size() - 2));
+  return nlohmann::json::parse(raw).get<std::string>();
+}
+
+} // namespace
 
 TileWrite::TileWrite() : FileAggregator("png_tiles/{domain}/{data_type}/{tile_id}.png") {}
 TileWrite::~TileWrite() = default;
@@ -293,7 +318,7 @@ void TileWrite::process(Item& item, Emit&) {
   item.meta.set("tile_id", MetaValue{id}, "unique tile id (tile.write)");
   {
     std::lock_guard lock(st.mutex);
-    if (!st.ids.insert(id).second)
+    if (!st.ids.insert(hash_id(id)).second)
       throw InputError("tile.write: tile id '" + id + "' of item '" + item.id() +
                        "' was already written in this run; make the tile_id template unique (it has " + *tile_id +
                        "; add {facility}, {stem} or {id})");
@@ -329,7 +354,10 @@ void TileWrite::process(Item& item, Emit&) {
   st.buffers.push_back(std::move(buffer));
   st.jsonl->write(line.data(), line.size());
   st.summary.add(domain, type, split, scene, pair, policy);
-  st.held.hold(item);
+  if (item.unit_token() && item.unit_token().get() != st.last_held) {
+    st.held.hold(item);
+    st.last_held = item.unit_token().get();
+  }
 }
 
 void TileWrite::finish(Emit&) {
@@ -363,6 +391,7 @@ void TileWrite::finish(Emit&) {
     json.write(sep, std::strlen(sep));
     json.write(line.data(), line.size());
     first = false;
+    st.summary.name_pair(pair_id_of_line(line));
   }
   if (lines.bad()) throw Error("tile.write: reading back " + st.jsonl->temp_path().string() + " failed");
   json.write("\n]}\n", 4);

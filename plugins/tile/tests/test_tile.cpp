@@ -603,6 +603,15 @@ TEST_CASE("tile: tile.write: PNG per tile, the metadata index and the summary", 
   CHECK(summary["tiles"] == 59);
   CHECK(summary["pairing"]["clean_without_noisy"] == 1);
   CHECK(summary["pairing"]["clean_without_noisy_ids"].size() == 1);
+  {                                   // the name comes back from the jsonl (only a hash is kept while the tiles stream)
+    std::map<std::string, int> kinds; // pair_id -> bit 1 clean, bit 2 noisy
+    for (const auto& r : records) kinds[r["pair_id"].get<std::string>()] |= r["data_type"] == "clean" ? 1 : 2;
+    std::vector<std::string> clean_only;
+    for (const auto& [id, k] : kinds)
+      if (k == 1) clean_only.push_back(id);
+    REQUIRE(clean_only.size() == 1);
+    CHECK(summary["pairing"]["clean_without_noisy_ids"][0] == clean_only[0]);
+  }
   CHECK(summary["pairing"]["every_clean_tile_has_noisy_twin"] == false);
   CHECK(summary["pairing"]["complete_pairs"] == 29);
   CHECK(summary["scenes"]["count"] == 5);
@@ -668,6 +677,14 @@ TEST_CASE("tile: summary: counts, pairing misses (listed up to 1000) and scenes 
   s.add("astronomy", "noisy", "validation", "b", "b_g0_1", "noisy-train-clean-test");
   for (int i = 0; i < 1500; ++i) s.add("microscopy", "clean", "test", "c", "c_g" + std::to_string(i), "by-scene");
   CHECK(s.tiles() == 1505);
+  // Only hashes of the pair ids are kept: before name_pair() the counts are there, the lists empty.
+  const auto unnamed = nlohmann::json::parse(s.to_json("run", "2026-01-01T00:00:00.000Z").dump());
+  CHECK(unnamed["pairing"]["clean_without_noisy"] == 1501);
+  CHECK(unnamed["pairing"]["clean_without_noisy_ids"].empty());
+  // The second pass names the misses (tile.write reads the pair ids back from the jsonl), in any
+  // order and with repeats: the kMaxListedMisses smallest are kept, sorted.
+  for (int i = 1499; i >= 0; --i) s.name_pair("c_g" + std::to_string(i));
+  for (const char* id : {"a_g0_0", "a_g0_0", "b_g0_0", "b_g0_1", "c_g7", "not_counted"}) s.name_pair(id);
   CHECK(s.clean_without_noisy() == 1501);
   CHECK(s.noisy_without_clean() == 1);
   CHECK(s.leaked_scenes() == std::vector<std::string>{"b"});
@@ -676,6 +693,12 @@ TEST_CASE("tile: summary: counts, pairing misses (listed up to 1000) and scenes 
   CHECK(j["pairing"]["clean_without_noisy"] == 1501);
   CHECK(j["pairing"]["clean_without_noisy_ids"].size() == kMaxListedMisses);
   CHECK(j["pairing"]["noisy_without_clean_ids"] == nlohmann::json::array({"b_g0_1"}));
+  CHECK(j["pairing"]["clean_without_noisy_ids"][0] == "b_g0_0");
+  CHECK(j["pairing"]["clean_without_noisy_ids"][1] == "c_g0");
+  CHECK(j["pairing"]["clean_without_noisy_ids"][2] == "c_g1");
+  CHECK(j["pairing"]["clean_without_noisy_ids"][3] == "c_g10");
+  CHECK(j["pairing"]["clean_without_noisy_ids"].back() == "c_g547"); // the 1000th smallest, as strings
+  CHECK(j["pairing"]["pair_ids"] == 1503);
   CHECK(j["scenes"]["in_several_splits"][0]["splits"] == nlohmann::json::array({"validation", "test"}));
   CHECK(j["scenes"]["leak_free"] == false);
   CHECK(j["scenes"]["leak_expected_by_policy"] == true);
