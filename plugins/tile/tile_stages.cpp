@@ -68,6 +68,17 @@ void TileGrid::process(Item& item, Emit& emit) {
                      "; expected (H, W) or (H, W, C) with C = 1 to 4");
   const Array image = source.contiguous_copy(); // no copy when already contiguous
   const std::int64_t height = image.dim(0), width = image.dim(1), channels = colour ? image.dim(2) : 1;
+  std::vector<std::pair<std::string, Array>> mask_arrays; // cut with the same rectangles as the image
+  for (const std::string& name : *masks) {
+    if (name == "image" || !item.has(name)) continue;
+    const Array& mask = item.array(name);
+    if (mask.dtype() != DType::u8 || mask.ndim() != 2 || mask.dim(0) != height || mask.dim(1) != width)
+      throw InputError("tile.grid: item '" + item.id() + "' carries mask '" + name + "' as " +
+                       std::string(dtype_name(mask.dtype())) + " " + mask.shape().str() + "; masks are u8 (" +
+                       std::to_string(height) + ", " + std::to_string(width) +
+                       "), the image's size (remove it from masks, or fix the stage that made it)");
+    mask_arrays.emplace_back(name, mask.contiguous_copy());
+  }
   const GridOptions opt = options();
   const Grid grid = plan_grid(height, width, opt);
   const std::int64_t th = opt.tile_height, tw = opt.tile_width;
@@ -92,6 +103,14 @@ void TileGrid::process(Item& item, Emit& emit) {
 
           Item tile = item.derive("t" + std::to_string(gy) + "_" + std::to_string(gx));
           tile.set("image", std::move(pixels));
+          for (const auto& [name, mask] : mask_arrays) {
+            Array cut(DType::u8, Shape{th, tw}); // zero-filled: padding is "not set"
+            auto* out = static_cast<std::uint8_t*>(cut.raw());
+            const auto* in = static_cast<const std::uint8_t*>(mask.raw());
+            for (std::int64_t y = 0; y < r.valid_h; ++y)
+              std::memcpy(out + y * tw, in + (r.y + y) * width + r.x, static_cast<std::size_t>(r.valid_w));
+            tile.set(name, std::move(cut));
+          }
           Meta& m = tile.meta;
           m.set("grid_x", gx, "tile column in the grid");
           m.set("grid_y", gy, "tile row in the grid");
@@ -309,6 +328,35 @@ void TileWrite::start() {
   fs::remove(stage_artifacts, ec); // only removes it when empty
 }
 
+// The mask as a PNG (255 where set) at <output root>/<mask name>/<the tile's relative path>.
+// Returns the path and the number of set pixels.
+std::pair<fs::path, std::int64_t> TileWrite::write_mask(const Item& item, const std::string& mask_name,
+                                                        const fs::path& tile_png) const {
+  const Array& mask = item.array(mask_name);
+  if (mask.dtype() != DType::u8 || mask.ndim() != 2 || !mask.contiguous())
+    throw InputError("tile.write: tile '" + item.id() + "' carries mask '" + mask_name + "' as " +
+                     std::string(dtype_name(mask.dtype())) + " " + mask.shape().str() +
+                     "; masks are contiguous u8 (H, W) (tile.grid's masks make them)");
+  Array shown = Array::uninitialized(DType::u8, mask.shape());
+  const auto* in = static_cast<const std::uint8_t*>(mask.raw());
+  auto* out = static_cast<std::uint8_t*>(shown.raw());
+  std::int64_t set = 0;
+  const auto count = static_cast<std::size_t>(mask.shape().size());
+  for (std::size_t i = 0; i < count; ++i) {
+    const bool on = in[i] != 0;
+    out[i] = on ? 255 : 0;
+    set += on;
+  }
+  // A parallel tree under <output root>/<mask name>/ with the tile's own relative path, so a
+  // loader that globs the tile folders never picks up a mask, and a mask pairs with its tile by name.
+  const fs::path target = state_->root / mask_name / tile_png.lexically_relative(state_->root);
+  fs::create_directories(target.parent_path());
+  AtomicFile file(target);
+  png::write_png(file.stream(), shown, state_->png_options, target.string());
+  ctx().record_output(target, file.commit());
+  return {target, set};
+}
+
 void TileWrite::process(Item& item, Emit&) {
   State& st = *state_;
   const Array& image = item.array("image");
@@ -345,11 +393,21 @@ void TileWrite::process(Item& item, Emit&) {
     bytes = file.commit();
   }
   ctx().record_output(target, bytes);
+  nlohmann::ordered_json mask_paths = nlohmann::ordered_json::object(), mask_pixels = nlohmann::ordered_json::object();
+  for (const std::string& mask_name : *masks) {
+    if (mask_name == "image" || !item.has(mask_name)) continue;
+    const auto [path, set] = write_mask(item, mask_name, target);
+    mask_paths[mask_name] = path.lexically_relative(st.root).generic_string();
+    mask_pixels[mask_name] = set;
+  }
 
-  const std::string line =
-      tile_record(item, id, target.lexically_relative(st.root).generic_string(), ctx().run_id(), utc_timestamp())
-          .dump() +
-      "\n";
+  auto record =
+      tile_record(item, id, target.lexically_relative(st.root).generic_string(), ctx().run_id(), utc_timestamp());
+  if (!mask_paths.empty()) {
+    record["mask_paths"] = std::move(mask_paths);
+    record["mask_pixels"] = std::move(mask_pixels);
+  }
+  const std::string line = record.dump() + "\n";
   std::lock_guard lock(st.mutex);
   st.buffers.push_back(std::move(buffer));
   st.jsonl->write(line.data(), line.size());

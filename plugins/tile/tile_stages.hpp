@@ -29,10 +29,13 @@
 #include "tile_index.hpp"
 #include "tile_split.hpp"
 
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 
 namespace lumen::tile {
 
@@ -59,6 +62,10 @@ public:
       "quality_score = valid_ratio x unclipped x g / (g + 2), where unclipped is the share of\n"
       "samples strictly between 0 and 255 and g the mean absolute difference of horizontally and\n"
       "vertically adjacent samples in 8-bit levels (f32 counts as 0..1 x 255).\n"
+      "Masks: each array named in `masks` (default cosmic_ray_mask, the mask of\n"
+      "calib.cosmic_rays) that the item carries as u8 (H, W) of the image's size is cut with the\n"
+      "same rectangles (padding 0) and travels with its tile under the same name; tile.write\n"
+      "saves it as a PNG named like the tile. Arrays the item does not carry are skipped.\n"
       "\n"
       "Example:\n"
       "  - id: tiles\n"
@@ -90,6 +97,9 @@ public:
                                 "cover and count modes: an image axis shorter than the tile gets one padded tile "
                                 "(pad) or fails the item (error)",
                                 OneOf{{"pad", "error"}}};
+  Param<std::vector<std::string>> masks{
+      this, "masks", std::vector<std::string>{"cosmic_ray_mask"},
+      "u8 (H, W) arrays of the item cut with the same grid and carried with each tile (absent ones are skipped)"};
   Param<int> rows{this, "rows", 1, "count mode: tiles per column (grid rows)", Min{1}, Max{65536}};
   Param<int> cols{this, "cols", 1, "count mode: tiles per row (grid columns)", Min{1}, Max{65536}};
 
@@ -216,7 +226,12 @@ public:
       "one split; the same summary is printed. Schemas: schemas/tiles_metadata.schema.json,\n"
       "schemas/tiles_summary.schema.json. Every file is atomic: the metadata files appear only\n"
       "when the run completes. Needs meta domain, scene_id, data_type, split and pair_id\n"
-      "(tile.label, tile.split) and grid_x / grid_y (tile.grid). Memory: per tile id, pair id and\n"
+      "(tile.label, tile.split) and grid_x / grid_y (tile.grid). Each mask array named in `masks`\n"
+      "that a tile carries (tile.grid's masks, e.g. cosmic_ray_mask) is written as a PNG (u8, 255\n"
+      "where set) with the tile's own relative path under <dir>/<mask>/ (default\n"
+      "outputs/cosmic_ray_mask/png_tiles/<domain>/<data_type>/<tile_id>.png), and the record gets\n"
+      "mask_paths {name: path} and mask_pixels {name: count of set pixels}.\n"
+      "Memory: per tile id, pair id and\n"
       "scene a few dozen bytes (the uniqueness, pairing and leak checks), never pixels.\n"
       "\n"
       "Example:\n"
@@ -242,6 +257,9 @@ public:
                               "(run-length matches only; about twice as fast as default on noisy tiles, larger on "
                               "smooth ones); libdeflate takes only default",
                               OneOf{{"default", "filtered", "huffman", "rle"}}};
+  Param<std::vector<std::string>> masks{
+      this, "masks", std::vector<std::string>{"cosmic_ray_mask"},
+      "mask arrays written for each tile that carries them, as <dir>/<mask>/<tile's path> (255 = set)"};
   Param<std::string> tile_id{this, "tile_id", std::string("{scene_id}_{data_type}_{id}"),
                              "template of the tile id (fields as in name; {id} has '/' replaced by '_')"};
   Param<std::string> metadata{
@@ -265,6 +283,8 @@ public:
 private:
   struct State;
   std::unique_ptr<State> state_;
+  std::pair<std::filesystem::path, std::int64_t> write_mask(const Item& item, const std::string& mask_name,
+                                                            const std::filesystem::path& tile_png) const;
 };
 
 } // namespace lumen::tile

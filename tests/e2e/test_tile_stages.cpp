@@ -186,3 +186,80 @@ TEST_CASE("tile set: a run stopped by a failing tile leaves no metadata file", "
   for (const auto& e : fs::recursive_directory_iterator(run))
     CHECK(e.path().string().find(".lumen-tmp") == std::string::npos);
 }
+
+namespace {
+
+// A star field with hot pixels (sharp single-pixel spikes L.A.Cosmic flags) -> electrons ->
+// cosmic rays (the full mask also saved as .npy) -> asinh u8 -> tiles with the mask cut alongside.
+const char* kMasks = R"(pipeline: tile-masks
+version: 1
+stages:
+  - id: sky
+    use: synth.starfield
+    with: {count: 1, width: 300, height: 200, seed: 7, gain_e_per_adu: 1.5, bias_adu: 100, sky_e: 200, hot_pixels: 40}
+  - id: electrons
+    use: calib.electrons
+    with: {black_level: 100}
+  - id: cosmics
+    use: calib.cosmic_rays
+  - id: full_mask
+    use: npy.write
+    with: {dir: mask, array: cosmic_ray_mask, name: "full.npy"}
+  - id: scale
+    use: image.scale
+    from: cosmics
+    with: {mode: asinh, output: u8}
+  - id: label
+    use: tile.label
+    with: {data_type: noisy, scene_prefix: astro_}
+  - id: tiles
+    use: tile.grid
+    with: {tile_size: 64, mode: cover}
+  - id: split
+    use: tile.split
+  - id: write
+    use: tile.write
+)";
+
+// Every tile's mask PNG is the crop of the full mask (255 where set), padding 0; counts agree.
+const char* kCheckMasks = R"(
+import json, os, sys, numpy as np
+from PIL import Image
+out = sys.argv[1]
+full = np.load(os.path.join(out, 'mask', 'full.npy'))
+assert full.sum() > 0, 'no pixel flagged: the test cannot check anything'
+records = [json.loads(l) for l in open(os.path.join(out, 'tiles_metadata.jsonl'))]
+assert len(records) == 5 * 4, len(records)
+covered = np.zeros_like(full)
+for r in records:
+    assert r['mask_paths']['cosmic_ray_mask'] == 'cosmic_ray_mask/' + r['png_path'], r['mask_paths']
+    path = os.path.join(out, r['mask_paths']['cosmic_ray_mask'])
+    m = np.asarray(Image.open(path))
+    assert m.shape == (64, 64) and m.dtype == np.uint8 and set(np.unique(m)) <= {0, 255}, (path, m.shape)
+    y, x = r['image_y'], r['image_x']
+    crop = full[y:y + 64, x:x + 64]
+    assert ((m[:crop.shape[0], :crop.shape[1]] == 255) == (crop != 0)).all(), path
+    assert int((m == 255).sum()) == r['mask_pixels']['cosmic_ray_mask']
+    covered[y:y + 64, x:x + 64] |= (m[:crop.shape[0], :crop.shape[1]] == 255)
+assert (covered == (full != 0)).all()
+print('flagged', int(full.sum()), 'tiles', len(records))
+)";
+
+} // namespace
+
+TEST_CASE("tile set: the cosmic-ray mask is cut with the tiles and written as a PNG per tile", "[tile][e2e]") {
+  if (!e2e::have_python("numpy, PIL")) {
+    WARN("SKIPPED: needs /usr/bin/python3 with numpy and PIL");
+    return;
+  }
+  e2e::TempDir dir("tile-masks");
+  e2e::write_text(dir.path() / "masks.yaml", kMasks);
+  const auto r = lumen({"run", (dir.path() / "masks.yaml").string(), "--run-dir", (dir.path() / "run").string(),
+                        "--no-progress", "--threads", "2"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto check = e2e::shell("/usr/bin/python3 -c " + e2e::quote(kCheckMasks) + " " +
+                                e2e::quote((dir.path() / "run" / "outputs").string()));
+  INFO(check.output);
+  CHECK(check.exit_code == 0);
+}
