@@ -183,7 +183,8 @@ void Scale::process(Item& item, Emit& emit) {
   put("scale_high", highs, "input value mapped to 1");
   if (*mode == "asinh") {
     put("scale_softening", soft, "asinh softening in data units (0: fell back to linear)");
-    item.meta.set("scale_table_error", table_error, "largest error of the interpolated asinh table (output units)");
+    item.meta.set("scale_table_error", table_error,
+                  "largest error of the interpolated asinh table (output units; 0: asinh per pixel)");
     if (!fallback.empty()) item.meta.set("scale_fallback", fallback, "why the asinh stretch was not used");
   }
   item.meta.set("scale_output", *output, *output == "u8" ? "u8: round(255 x) of the [0, 1] value" : "f32 in [0, 1]");

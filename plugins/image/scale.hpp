@@ -63,7 +63,7 @@ struct ChannelScale {
   Range range;            // the input values mapped to 0 and 1
   double softening = 0;   // asinh: absolute softening, data units
   std::string fallback;   // why asinh fell back, "" when it did not
-  double table_error = 0; // asinh: largest interpolation error of the table (output units)
+  double table_error = 0; // asinh: largest interpolation error of the table (output units), 0 per pixel
 };
 
 /// Buffers for the asinh tables, reused by apply_scale from one image to the next (they keep
