@@ -3,9 +3,10 @@
 // hits, niter 4), images/s on 1 and 2 threads, exact 5x5 medians (separable:0, the default) and
 // astroscrappy's separable ones (separable:1). For context, the other per-pixel stages of the
 // tile chains on full frames: calib.electrons and image.scale (asinh) on the same 16-megapixel
-// frame (f32 and u8 output, and the percentile search alone), image.to8bit {mode: fixed}, calib.demosaic and
-// image.downsample on Sony A7S II (2848 x 4256, RGGB, factor 2) and Fuji X-T30 (4032 x 6032, X-Trans, factor 4) sized
-// frames.
+// frame (f32 and u8 output, and the percentile search alone), image.to8bit {mode: fixed},
+// calib.demosaic and image.downsample on Sony A7S II (2848 x 4256, RGGB, factor 2) and Fuji X-T30
+// (4032 x 6032, X-Trans, factor 4) sized frames; and image.scale asinh on 512 x 512 frames
+// (BM_ScaleAsinhSmall).
 //
 //   build/bin/bench_cosmic --benchmark_min_time=2
 //   build/bin/bench_cosmic --benchmark_filter=Cosmic
@@ -134,6 +135,47 @@ void BM_ScaleAsinhU8(benchmark::State& state) {
   per_image(state, kSide * kSide, 4);
 }
 BENCHMARK(BM_ScaleAsinhU8)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// image.scale asinh on a stream of small frames (512 x 512, a crop-sized star field like the
+// 200-file tiles benchmark), f32 and u8 output, relative softening 0.1 (the default: a 4096-interval
+// table) and 1e-4 (2^20 intervals by the error bound: more than the frame has pixels, so asinh is
+// evaluated per pixel). One ScaleScratch across frames, as the stage keeps one per worker.
+void BM_ScaleAsinhSmall(benchmark::State& state) {
+  static const lumen::Array image = [] {
+    lumen::synth::StarfieldSpec spec;
+    spec.width = spec.height = 512;
+    spec.seed = 5;
+    spec.stars = 60;
+    spec.fwhm_px = 2.5;
+    spec.sky_e = 200;
+    spec.gain_e_per_adu = 1.0;
+    spec.read_noise_e = 5.0;
+    spec.bias_adu = 0;
+    spec.hot_pixels = 0;
+    spec.dtype = lumen::DType::f32;
+    return lumen::synth::make_starfield(spec, 0);
+  }();
+  const auto pool = lumen::image::make_row_pool(static_cast<int>(state.range(0)));
+  lumen::image::ScaleOptions o;
+  o.mode = lumen::image::ScaleMode::asinh;
+  o.low_percentile = 0.5;
+  o.high_percentile = 99.9;
+  o.softening = state.range(1) == 0 ? 0.1 : 1e-4;
+  o.output = state.range(2) == 1 ? lumen::DType::u8 : lumen::DType::f32;
+  lumen::image::ScaleScratch scratch;
+  for (auto _ : state) {
+    state.PauseTiming();
+    lumen::Array frame = image.clone();
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(lumen::image::scale01(std::move(frame), o, nullptr, pool.get(), &scratch));
+  }
+  per_image(state, 512 * 512, 4);
+}
+BENCHMARK(BM_ScaleAsinhSmall)
+    ->ArgsProduct({{1, 2}, {0, 1}, {0, 1}})
+    ->ArgNames({"threads", "soft1e-4", "u8"})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 // The range search alone (sampled 0.5 / 99.9 percentiles of the 16-megapixel frame).
 void BM_Percentiles(benchmark::State& state) {

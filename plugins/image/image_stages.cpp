@@ -144,8 +144,23 @@ void Scale::start() {
 }
 
 void Scale::process(Item& item, Emit& emit) {
+  // Table buffers kept from an earlier item (process runs for several items at once: each takes
+  // its own and hands it back, so their number is the stage's concurrency, not the item count).
+  std::unique_ptr<ScaleScratch> scratch;
+  {
+    const std::lock_guard lock(scratch_mutex_);
+    if (!idle_scratch_.empty()) {
+      scratch = std::move(idle_scratch_.back());
+      idle_scratch_.pop_back();
+    }
+  }
+  if (!scratch) scratch = std::make_unique<ScaleScratch>();
   std::vector<ChannelScale> plan;
-  item.set("image", scale01(std::move(item.array("image")), options(), &plan, pool_.get())); // in place when it can
+  item.set("image", scale01(std::move(item.array("image")), options(), &plan, pool_.get(), scratch.get())); // in place
+  {
+    const std::lock_guard lock(scratch_mutex_);
+    idle_scratch_.push_back(std::move(scratch));
+  }
   std::string method, fallback;
   std::vector<double> lows, highs, soft;
   double table_error = 0;
@@ -168,7 +183,8 @@ void Scale::process(Item& item, Emit& emit) {
   put("scale_high", highs, "input value mapped to 1");
   if (*mode == "asinh") {
     put("scale_softening", soft, "asinh softening in data units (0: fell back to linear)");
-    item.meta.set("scale_table_error", table_error, "largest error of the interpolated asinh table (output units)");
+    item.meta.set("scale_table_error", table_error,
+                  "largest error of the interpolated asinh table (output units; 0: asinh per pixel)");
     if (!fallback.empty()) item.meta.set("scale_fallback", fallback, "why the asinh stretch was not used");
   }
   item.meta.set("scale_output", *output, *output == "u8" ? "u8: round(255 x) of the [0, 1] value" : "f32 in [0, 1]");

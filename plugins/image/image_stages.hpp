@@ -23,7 +23,9 @@
 #include "to8bit.hpp"
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace lumen::image {
 
@@ -129,7 +131,8 @@ public:
       "Percentiles interpolate between order statistics (numpy's default), exact up to 2^20 values\n"
       "per channel and from a fixed-stride sample above (the same machinery as image.to8bit).\n"
       "asinh goes through an interpolated table whose error is measured and kept in meta\n"
-      "(scale_table_error, below 1e-6 of the output range). per_channel gives an (H, W, C) image one\n"
+      "(scale_table_error, below 1e-6 of the output range), or is evaluated per pixel (error 0)\n"
+      "when the image has fewer pixels than the table would cost. per_channel gives an (H, W, C) image one\n"
       "range per channel (else one range keeps the colour balance). Sets meta scale_method,\n"
       "scale_low, scale_high (numbers, or lists with per_channel), scale_softening (asinh, data\n"
       "units) and units normalized. output u8 gives round(255 x) (NaN -> 0) in the same pass:\n"
@@ -180,6 +183,8 @@ public:
 
 private:
   std::unique_ptr<ThreadPool> pool_;
+  std::mutex scratch_mutex_;
+  std::vector<std::unique_ptr<ScaleScratch>> idle_scratch_; // asinh table buffers, one per concurrent item
 };
 
 } // namespace lumen::image

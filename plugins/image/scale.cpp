@@ -26,10 +26,13 @@ struct Mapper {
   double low = 0, inv_width = 0; // linear: (x - low) * inv_width
   bool flat = false;             // degenerate range: x > low -> 1, else 0
   bool asinh = false;
-  std::vector<double> table; // asinh: table[i] = value at low + i * (high - low) / n
-  std::vector<double> nodes; // asinh: pairs (table[i], table[i + 1] - table[i]), one load per pixel
-  double table_scale = 0;    // asinh: (x - low) * table_scale = position in the table
-  double n = 0;              // asinh: intervals
+  bool direct = false;           // asinh evaluated per pixel (image smaller than its table): no table
+  double width = 0;              // asinh direct: x - low >= width -> 1
+  double softening = 0;          // asinh direct: asinh((x - low) / softening) / total
+  double total = 0;              // asinh direct: asinh(width / softening)
+  const double* nodes = nullptr; // asinh table: pairs (table[i], table[i + 1] - table[i]), one load per pixel
+  double table_scale = 0;        // asinh table: (x - low) * table_scale = position in the table
+  double n = 0;                  // asinh table: intervals
 
   [[nodiscard]] float operator()(double x) const noexcept {
     if (std::isnan(x)) return std::numeric_limits<float>::quiet_NaN();
@@ -38,12 +41,18 @@ struct Mapper {
       const double t = (x - low) * inv_width;
       return static_cast<float>(t <= 0 ? 0.0 : t >= 1 ? 1.0 : t);
     }
+    if (direct) {
+      const double d = x - low;
+      if (!(d > 0)) return 0.0f;
+      if (d >= width) return 1.0f;
+      return static_cast<float>(std::asinh(d / softening) / total);
+    }
     const double t = (x - low) * table_scale;
     if (!(t > 0)) return 0.0f;
     if (t >= n) return 1.0f;
     const auto i = static_cast<std::size_t>(t);
     const double frac = t - static_cast<double>(i);
-    return static_cast<float>(table[i] + frac * (table[i + 1] - table[i]));
+    return static_cast<float>(nodes[2 * i] + frac * nodes[2 * i + 1]);
   }
 
   // The same mapping over a run of pixels, asinh without branches: each chunk of up to 256
@@ -51,7 +60,7 @@ struct Mapper {
   // computed from the source before put runs, so dst may alias src).
   template <typename T, typename Put> void map_chunks(const T* src, std::int64_t count, Put&& put) const noexcept {
     alignas(64) std::array<float, 256> out{};
-    if (!asinh || flat) {
+    if (!asinh || flat || direct) {
       prefetched_chunks(src, count, [&](std::int64_t i0, std::int64_t i1) {
         for (std::int64_t i = i0; i < i1; ++i)
           out[static_cast<std::size_t>(i - i0)] = (*this)(static_cast<double>(src[i]));
@@ -59,7 +68,7 @@ struct Mapper {
       });
       return;
     }
-    const double* node = nodes.data();
+    const double* node = nodes;
     const double l = low, scale = table_scale, top = n;
     const auto last = static_cast<std::int64_t>(n) - 1;
     // Per chunk: positions and fractions in a vectorised pass, then the table reads (a gather
@@ -98,14 +107,14 @@ struct Mapper {
   // agree value for value.
   template <typename T>
   [[gnu::always_inline]] inline void map_u8(const T* src, std::uint8_t* dst, std::int64_t count) const noexcept {
-    if (!asinh || flat) {
+    if (!asinh || flat || direct) {
       const Range unit{0.0, 1.0};
       map_chunks(src, count, [&](std::int64_t i0, const float* v, std::int64_t m) {
         map_range(v, dst + i0, static_cast<std::size_t>(m), unit);
       });
       return;
     }
-    const double* node = nodes.data();
+    const double* node = nodes;
     const double l = low, scale = table_scale, top = n;
     const auto last = static_cast<std::int64_t>(n) - 1;
     alignas(64) std::array<std::int32_t, 256> idx{};
@@ -153,36 +162,44 @@ double asinh_norm(double d, double s, double total) {
   return std::asinh(d / s) / total;
 }
 
-// Builds the asinh table for one channel; returns the largest midpoint error.
-double build_table(Mapper& m, double low, double high, double s) {
-  const double width = high - low, total = std::asinh(width / s);
-  // Linear interpolation errs by at most h^2 / 8 max|f''|, and for f(t) = asinh(t / s) / total
-  // max|f''| = 2 / (3 sqrt(3) s^2 total) (at t = s / sqrt(2)): start at the size that bound asks
-  // for, then measure (and double while the measured error is still too large).
+constexpr std::size_t kMaxIntervals = std::size_t{1} << 20;
+
+// The table size the interpolation error bound asks for (a power of two, 4096 to 2^20 intervals).
+// Linear interpolation errs by at most h^2 / 8 max|f''|, and for f(t) = asinh(t / s) / total
+// max|f''| = 2 / (3 sqrt(3) s^2 total) (at t = s / sqrt(2)).
+std::size_t planned_intervals(double width, double s) {
+  const double total = std::asinh(width / s);
   const double curvature = 2.0 / (3.0 * std::sqrt(3.0) * s * s * total);
   const double intervals = width / std::sqrt(8e-6 / curvature);
-  std::size_t start = 4096;
-  while (static_cast<double>(start) < intervals && start < (std::size_t{1} << 20)) start *= 2;
+  std::size_t n = 4096;
+  while (static_cast<double>(n) < intervals && n < kMaxIntervals) n *= 2;
+  return n;
+}
+
+// Builds the asinh table for one channel into `nodes` (pairs table[i], table[i + 1] - table[i];
+// the vector keeps its capacity for the next image); returns the largest midpoint error. Starts
+// at planned_intervals and doubles while the measured error is still above 1e-6.
+double build_table(Mapper& m, std::vector<double>& nodes, double low, double high, double s) {
+  const double width = high - low, total = std::asinh(width / s);
   double err = 0;
-  for (std::size_t n = start;; n *= 2) {
-    m.table.resize(n + 1);
+  for (std::size_t n = planned_intervals(width, s);; n *= 2) {
+    nodes.resize(2 * n);
     const double h = width / static_cast<double>(n);
-    for (std::size_t i = 0; i <= n; ++i) m.table[i] = asinh_norm(static_cast<double>(i) * h, s, total);
-    m.table.back() = 1.0;
+    double prev = 0; // asinh_norm(0)
     err = 0;
     for (std::size_t i = 0; i < n; ++i) {
+      const double next = i + 1 == n ? 1.0 : asinh_norm(static_cast<double>(i + 1) * h, s, total);
+      nodes[2 * i] = prev;
+      nodes[2 * i + 1] = next - prev;
       const double exact = asinh_norm((static_cast<double>(i) + 0.5) * h, s, total);
-      err = std::max(err, std::abs(exact - 0.5 * (m.table[i] + m.table[i + 1])));
+      err = std::max(err, std::abs(exact - 0.5 * (prev + next)));
+      prev = next;
     }
     m.n = static_cast<double>(n);
     m.table_scale = static_cast<double>(n) / width;
-    if (err <= 1e-6 || n >= (std::size_t{1} << 20)) break;
+    if (err <= 1e-6 || n >= kMaxIntervals) break;
   }
-  m.nodes.resize(2 * (m.table.size() - 1));
-  for (std::size_t i = 0; i + 1 < m.table.size(); ++i) {
-    m.nodes[2 * i] = m.table[i];
-    m.nodes[2 * i + 1] = m.table[i + 1] - m.table[i];
-  }
+  m.nodes = nodes.data();
   return err;
 }
 
@@ -237,7 +254,7 @@ std::vector<ChannelScale> plan_scale(const Array& image, const ScaleOptions& opt
   return plan;
 }
 
-Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool, DType output) {
+Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool, DType output, ScaleScratch* scratch) {
   const std::size_t nch = plan.size();
   if (output != DType::f32 && output != DType::u8)
     throw Error("image.scale: output must be f32 or u8, got " + std::string(dtype_name(output)));
@@ -245,14 +262,30 @@ Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool
     throw Error("image.scale: " + std::to_string(nch) + " ranges do not fit an array of shape " + image.shape().str());
   if (image.empty()) return {};
   if (image.size() == 0) return Array(output, image.shape());
+  // A table costs about two asinh per interval (entries and midpoint check) and is worth it
+  // only when the channel has more pixels than that; otherwise asinh is evaluated per pixel.
+  const std::int64_t channel_pixels = image.size() / static_cast<std::int64_t>(nch);
+  ScaleScratch local;
+  ScaleScratch& tables = scratch ? *scratch : local;
+  if (tables.nodes.size() < nch) tables.nodes.resize(nch);
   std::vector<Mapper> maps;
-  for (ChannelScale& p : plan) {
+  for (std::size_t c = 0; c < nch; ++c) {
+    ChannelScale& p = plan[c];
     if (p.method == "asinh") {
       Mapper m;
       m.asinh = true;
       m.low = p.range.low;
-      p.table_error = build_table(m, p.range.low, p.range.high, p.softening);
-      maps.push_back(std::move(m));
+      const double width = p.range.high - p.range.low;
+      if (static_cast<double>(channel_pixels) < 2.0 * static_cast<double>(planned_intervals(width, p.softening))) {
+        m.direct = true;
+        m.width = width;
+        m.softening = p.softening;
+        m.total = std::asinh(width / p.softening);
+        p.table_error = 0;
+      } else {
+        p.table_error = build_table(m, tables.nodes[c], p.range.low, p.range.high, p.softening);
+      }
+      maps.push_back(m);
     } else {
       maps.push_back(linear_mapper(p.range));
     }
@@ -306,9 +339,10 @@ Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool
   return out;
 }
 
-Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool) {
+Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used, ThreadPool* pool,
+              ScaleScratch* scratch) {
   std::vector<ChannelScale> plan = plan_scale(image, options, pool);
-  Array out = apply_scale(std::move(image), plan, pool, options.output);
+  Array out = apply_scale(std::move(image), plan, pool, options.output, scratch);
   if (used) *used = std::move(plan);
   return out;
 }

@@ -15,9 +15,15 @@
 // 0 and 100: min and max); a range that is still degenerate maps to 0 (values above it to 1).
 //
 // asinh is evaluated through a table of asinh over [p_lo, p_hi] with linear interpolation
-// (4097 to 2^20 + 1 entries, doubled until the largest interpolation error measured at the
-// interval midpoints is below 1e-6; the error reached is reported), so a 16-megapixel frame
-// costs a few ns per pixel instead of a logarithm per pixel.
+// (4096 to 2^20 intervals: the size the curvature bound h^2/8 max|f''| <= 1e-6 asks for, doubled
+// while the largest interpolation error measured at the interval midpoints is above 1e-6; the
+// error reached, at most 1e-6 unless 2^20 intervals were not enough, is reported as
+// table_error), so a 16-megapixel frame costs a few ns per pixel instead of a logarithm per
+// pixel. The table is sized by the work: it costs about two asinh per interval, so a channel
+// with fewer than twice that many pixels (small images, small softenings: relative 0.1 needs
+// 4096 intervals, 0.001 about 2^17) gets asinh evaluated per pixel instead (double precision,
+// table_error 0). A ScaleScratch passed in keeps the table memory (16 bytes per interval, up to
+// 16 MiB) from one image to the next, so a stream of images does not map and fault it afresh.
 //
 // Output f32 (the default) or u8: u8 quantises each chunk of scaled values while it is still in
 // cache, with image.to8bit's own code for the fixed range [0, 1] (round(255 x), NaN -> 0), so
@@ -57,7 +63,13 @@ struct ChannelScale {
   Range range;            // the input values mapped to 0 and 1
   double softening = 0;   // asinh: absolute softening, data units
   std::string fallback;   // why asinh fell back, "" when it did not
-  double table_error = 0; // asinh: largest interpolation error of the table (output units)
+  double table_error = 0; // asinh: largest interpolation error of the table (output units), 0 per pixel
+};
+
+/// Buffers for the asinh tables, reused by apply_scale from one image to the next (they keep
+/// their capacity). One per worker: not for two calls at once.
+struct ScaleScratch {
+  std::vector<std::vector<double>> nodes; // per channel: pairs (table[i], table[i + 1] - table[i])
 };
 
 /// The per-channel mappings scale01() would use for `image` (ranges found with `pool`, may be null).
@@ -68,12 +80,13 @@ struct ChannelScale {
 /// channel of the last axis), filling in each asinh entry's table_error. An f32 image held by
 /// no one else is mapped in place (pass it with std::move; a shared one is copied first).
 /// `output` u8 gives round(255 x) instead (see above; any other dtype throws lumen::Error).
-/// Elements are shared out over `pool` (may be null).
+/// Elements are shared out over `pool` (may be null); asinh tables are built in `scratch` when
+/// given (else in buffers freed on return).
 [[nodiscard]] Array apply_scale(Array image, std::vector<ChannelScale>& plan, ThreadPool* pool = nullptr,
-                                DType output = DType::f32);
+                                DType output = DType::f32, ScaleScratch* scratch = nullptr);
 
 /// plan_scale + apply_scale (with options.output); `used` receives the plan when not null.
 [[nodiscard]] Array scale01(Array image, const ScaleOptions& options, std::vector<ChannelScale>* used = nullptr,
-                            ThreadPool* pool = nullptr);
+                            ThreadPool* pool = nullptr, ScaleScratch* scratch = nullptr);
 
 } // namespace lumen::image

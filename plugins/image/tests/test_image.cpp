@@ -17,6 +17,7 @@
 #include "to8bit.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -550,6 +551,105 @@ TEST_CASE("scale asinh matches the formula by hand", "[image][scale]") {
             Approx(std::clamp(std::asinh((fine[i] - lo) / s) / std::asinh((hi - lo) / s), 0.0, 1.0)).margin(1e-5));
 }
 
+namespace {
+
+// scale01 asinh (f32) against the closed form in double precision, every pixel; NaN stays NaN.
+void check_asinh_closed_form(const std::vector<float>& values, std::int64_t h, std::int64_t w, ScaleOptions o,
+                             bool want_table, lumen::image::ScaleScratch* scratch = nullptr) {
+  o.mode = ScaleMode::asinh;
+  std::vector<lumen::image::ChannelScale> plan;
+  const auto pool = lumen::image::make_row_pool(2);
+  const auto out = f32_values(lumen::image::scale01(make<float>({h, w}, values), o, &plan, pool.get(), scratch));
+  REQUIRE(plan[0].method == "asinh");
+  if (want_table) {
+    CHECK(plan[0].table_error > 0); // a table was built and its error measured
+    CHECK(plan[0].table_error <= 1e-6);
+  } else {
+    CHECK(plan[0].table_error == 0); // evaluated per pixel
+  }
+  const double lo = plan[0].range.low, hi = plan[0].range.high, s = plan[0].softening;
+  // The documented bound, plus the rounding of the result to float (half an ulp of 1: 6e-8).
+  const double margin = plan[0].table_error + 6e-8;
+  double worst = 0;
+  std::size_t nan_seen = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) {
+      nan_seen += std::isnan(out[i]) ? 1 : 0;
+      continue;
+    }
+    const double want = std::clamp(std::asinh((values[i] - lo) / s) / std::asinh((hi - lo) / s), 0.0, 1.0);
+    worst = std::max(worst, std::abs(static_cast<double>(out[i]) - want));
+  }
+  INFO("worst " << worst << " margin " << margin);
+  CHECK(worst <= margin);
+  CHECK(nan_seen ==
+        static_cast<std::size_t>(std::count_if(values.begin(), values.end(), [](float v) { return std::isnan(v); })));
+}
+
+std::vector<float> sky_values(std::int64_t h, std::int64_t w, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.f, 5.f);
+  std::vector<float> v(static_cast<std::size_t>(h * w));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 200.f + static_cast<float>(i % 1013) * 0.73f + noise(rng);
+  for (std::size_t i = 0; i < v.size(); i += 997) v[i] = 3000.f + static_cast<float>(i % 17) * 100.f; // clipped
+  for (std::size_t i = 3; i < v.size(); i += 1231) v[i] = std::numeric_limits<float>::quiet_NaN();
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("scale asinh sizes its table by the image and stays within the documented error", "[image][scale]") {
+  ScaleOptions o;
+  o.low_percentile = 0.5;
+  o.high_percentile = 99.9;
+  SECTION("large image, default softening: a 4096-interval table (error measured, <= 1e-6)") {
+    check_asinh_closed_form(sky_values(512, 512, 1), 512, 512, o, true);
+  }
+  SECTION("small image: asinh per pixel (fewer pixels than the table would cost)") {
+    check_asinh_closed_form(sky_values(64, 64, 2), 64, 64, o, false);
+  }
+  SECTION("tiny softening: the 2^20-interval table is skipped for a 512 x 512 image") {
+    o.softening = 1e-4;
+    check_asinh_closed_form(sky_values(512, 512, 3), 512, 512, o, false);
+  }
+  SECTION("absolute softening on a large image: a larger table, still within its measured error") {
+    o.softening_relative = false;
+    o.softening = 2.0; // range ~ 200..970: 2^15 intervals by the bound
+    check_asinh_closed_form(sky_values(1024, 1024, 4), 1024, 1024, o, true);
+  }
+}
+
+TEST_CASE("scale asinh reuses a scratch across images with the same results", "[image][scale]") {
+  ScaleOptions o;
+  o.mode = ScaleMode::asinh;
+  o.low_percentile = 0.5;
+  o.high_percentile = 99.9;
+  lumen::image::ScaleScratch scratch;
+  const auto bits = [](const lumen::Array& x) { // NaN compares equal to NaN this way
+    std::vector<std::uint32_t> v;
+    for (const float f : x.view<float>()) v.push_back(std::bit_cast<std::uint32_t>(f));
+    return v;
+  };
+  const auto a = make<float>({512, 512}, sky_values(512, 512, 5));
+  auto b_values = sky_values(512, 512, 6);
+  for (float& v : b_values) v = v * 3.f - 100.f; // another range
+  const auto b = make<float>({512, 512}, b_values);
+  const auto a_fresh = bits(lumen::image::scale01(a, o));
+  const auto b_fresh = bits(lumen::image::scale01(b, o));
+  CHECK(bits(lumen::image::scale01(a, o, nullptr, nullptr, &scratch)) == a_fresh);
+  REQUIRE(scratch.nodes.size() == 1);
+  const double* storage = scratch.nodes[0].data();
+  const std::size_t capacity = scratch.nodes[0].capacity();
+  CHECK(capacity >= 2 * 4096);
+  CHECK(bits(lumen::image::scale01(b, o, nullptr, nullptr, &scratch)) == b_fresh);
+  CHECK(scratch.nodes[0].data() == storage); // the same buffer, not a new one
+  CHECK(scratch.nodes[0].capacity() == capacity);
+  // A small image in between (per pixel) leaves the buffer alone and the next result unchanged.
+  (void)lumen::image::scale01(make<float>({8, 8}, sky_values(8, 8, 7)), o, nullptr, nullptr, &scratch);
+  CHECK(bits(lumen::image::scale01(a, o, nullptr, nullptr, &scratch)) == a_fresh);
+  CHECK(scratch.nodes[0].data() == storage);
+}
+
 TEST_CASE("scale asinh falls back to a percentile clip when its range is degenerate", "[image][scale]") {
   std::vector<float> values(1000, 5.f); // 99.4% sky at 5, a few stars
   for (int i = 0; i < 6; ++i) values[std::size_t(i * 150)] = 100.f + i;
@@ -688,12 +788,30 @@ TEST_CASE("scale output u8 equals scale to f32 then to8bit fixed 0..1, value for
     check_u8_equals_f32_then_to8bit<double>(f64, o, pool.get());
     check_u8_equals_f32_then_to8bit<std::uint16_t>(u16, o, pool.get());
   }
+  // asinh evaluated per pixel (a softening whose table would have more intervals than half the
+  // frame's pixels), on every input type.
+  ScaleOptions direct;
+  direct.mode = ScaleMode::asinh;
+  direct.low_percentile = 0.5;
+  direct.high_percentile = 99.9;
+  direct.softening = 1e-4;
+  std::vector<lumen::image::ChannelScale> direct_plan;
+  (void)lumen::image::scale01(f32, direct, &direct_plan);
+  REQUIRE(direct_plan[0].method == "asinh");
+  REQUIRE(direct_plan[0].table_error == 0); // no table
+  check_u8_equals_f32_then_to8bit<float>(f32, direct, nullptr, 100);
+  check_u8_equals_f32_then_to8bit<float>(f32, direct, pool.get(), 100);
+  check_u8_equals_f32_then_to8bit<double>(f64, direct, pool.get(), 100);
+  check_u8_equals_f32_then_to8bit<std::uint16_t>(u16, direct, pool.get(), 100);
   // Per-channel ranges on (H, W, 3), and the asinh fallback (degenerate range).
   ScaleOptions rgb;
   rgb.mode = ScaleMode::asinh;
   rgb.per_channel = true;
   check_u8_equals_f32_then_to8bit<float>(make<float>({h, w / 4, 3}, {sky.begin(), sky.begin() + h * (w / 4) * 3}), rgb,
                                          pool.get());
+  rgb.softening = 1e-4; // per channel and per pixel
+  check_u8_equals_f32_then_to8bit<float>(make<float>({h, w / 4, 3}, {sky.begin(), sky.begin() + h * (w / 4) * 3}), rgb,
+                                         pool.get(), 100);
   std::vector<float> flat(100000, 5.f);
   for (std::size_t i = 0; i < flat.size(); i += 397) flat[i] = static_cast<float>(i % 1000);
   ScaleOptions fb;
