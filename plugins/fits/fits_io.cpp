@@ -625,29 +625,14 @@ void read_raw(const fs::path& path, long long offset, void* dst, std::size_t cou
   if (file.fd < 0) throw InputError(path.string() + ": cannot open for reading: " + std::strerror(errno));
   auto* base = static_cast<char*>(dst);
   constexpr std::size_t kMinPartBytes = std::size_t{4} << 20; // below this one thread reads it all
-  const std::size_t bytes = count * static_cast<std::size_t>(p.bytes);
-  const std::size_t parts =
-      pool ? std::clamp<std::size_t>(bytes / kMinPartBytes, 1, static_cast<std::size_t>(pool->size()) + 1) : 1;
-  const auto begin_of = [&](std::size_t k) { return count * k / parts; };
-  // The jobs capture by reference: every future is waited for below, also after an exception.
-  std::vector<std::future<void>> pending;
-  for (std::size_t k = 1; k < parts; ++k)
-    pending.push_back(
-        pool->submit([&, k] { read_part(file.fd, path, offset, base, begin_of(k), begin_of(k + 1), p); }));
-  std::exception_ptr first;
-  try {
-    read_part(file.fd, path, offset, base, 0, begin_of(1), p);
-  } catch (...) {
-    first = std::current_exception();
-  }
-  for (auto& f : pending) {
-    try {
-      f.get();
-    } catch (...) {
-      if (!first) first = std::current_exception();
-    }
-  }
-  if (first) std::rethrow_exception(first);
+  const auto min_part =
+      static_cast<std::int64_t>(std::max<std::size_t>(1, kMinPartBytes / static_cast<std::size_t>(p.bytes)));
+  parallel_ranges(
+      pool, static_cast<std::int64_t>(count),
+      [&](std::int64_t a, std::int64_t b) {
+        read_part(file.fd, path, offset, base, static_cast<std::size_t>(a), static_cast<std::size_t>(b), p);
+      },
+      min_part);
 }
 
 // BSCALE / BZERO of the current HDU (1 and 0 when absent); nothing when a card cannot be read

@@ -24,9 +24,7 @@ namespace lumen::image {
 /// A pool of threads - 1 workers (the caller is the last one), or null when threads <= 1.
 [[nodiscard]] std::unique_ptr<ThreadPool> make_row_pool(int threads);
 
-/// Calls fn(begin, end) on contiguous blocks covering [0, n): one block per pool worker plus one
-/// on the calling thread (all on the caller when `pool` is null or n < 2 * min_rows). Returns
-/// when every block has finished; the first exception of any block is rethrown then.
+/// lumen::parallel_ranges over image rows, with blocks of at least `min_rows` rows.
 void parallel_rows(ThreadPool* pool, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
                    std::int64_t min_rows = 32);
 

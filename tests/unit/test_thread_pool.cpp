@@ -55,3 +55,40 @@ TEST_CASE("thread pool: shared by submitting threads, drained by the destructor"
   } // producers join first (declared after the pool), then the pool runs the rest and joins
   CHECK(done.load() == 200);
 }
+
+TEST_CASE("parallel_ranges covers [0, n) once, in parts of at least min_part, and rethrows the first error",
+          "[thread_pool]") {
+  lumen::ThreadPool pool(3);
+  for (const std::int64_t n : {0, 1, 7, 100, 1001}) {
+    std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+    std::atomic<int> parts{0};
+    std::atomic<std::int64_t> shortest{n};
+    lumen::parallel_ranges(
+        &pool, n,
+        [&](std::int64_t a, std::int64_t b) {
+          ++parts;
+          std::int64_t s = shortest.load();
+          while (b - a < s && !shortest.compare_exchange_weak(s, b - a)) {
+          }
+          for (std::int64_t i = a; i < b; ++i) ++hits[static_cast<std::size_t>(i)];
+        },
+        10);
+    for (const auto& h : hits) REQUIRE(h == 1);
+    REQUIRE(parts <= 4);
+    if (n >= 20) REQUIRE(shortest >= 10);
+  }
+  int calls = 0; // no pool: one call on the caller
+  lumen::parallel_ranges(nullptr, 50, [&](std::int64_t a, std::int64_t b) {
+    ++calls;
+    REQUIRE((a == 0 && b == 50));
+  });
+  REQUIRE(calls == 1);
+  std::atomic<int> finished{0};
+  REQUIRE_THROWS_WITH(lumen::parallel_ranges(&pool, 400,
+                                             [&](std::int64_t a, std::int64_t) {
+                                               if (a > 0) throw std::runtime_error("part failed");
+                                               ++finished;
+                                             }),
+                      "part failed");
+  REQUIRE(finished == 1); // the caller's part ran; every part was waited for before the rethrow
+}

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
@@ -73,5 +74,12 @@ private:
   bool stop_ = false;
   std::vector<std::jthread> workers_; // last: joined (by clear() in the destructor) before the rest goes
 };
+
+/// Calls fn(begin, end) on contiguous parts covering [0, n): at most one part per pool worker
+/// plus one on the calling thread, each at least `min_part` long (all on the caller when `pool`
+/// is null or n < 2 * min_part). Returns when every part has finished, also when one throws;
+/// the first exception is rethrown then. For a stage's own pixel work on one big item.
+void parallel_ranges(ThreadPool* pool, std::int64_t n, const std::function<void(std::int64_t, std::int64_t)>& fn,
+                     std::int64_t min_part = 1);
 
 } // namespace lumen
